@@ -1,0 +1,81 @@
+//! What bank customers ask for.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::commands;
+
+commands! {
+    /// A bank command; on the wire `{"type": "Deposit", "data": {...}}`.
+    pub enum BankCommand {
+        OpenAccount,
+        Deposit,
+        Withdraw,
+        ChangeCreditLine,
+        Transfer,
+        CloseAccount,
+    }
+}
+
+/// Open a new account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenAccount {
+    /// The new account's id, made by the client.
+    pub account: Uuid,
+    /// Who owns it: trimmed, 1-100 characters.
+    pub owner: String,
+}
+
+/// Put money in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deposit {
+    /// The account.
+    pub account: Uuid,
+    /// Cents, more than 0.
+    pub amount: i64,
+    /// A free reference.
+    #[serde(default)]
+    pub reference: String,
+}
+
+/// Take money out, down to the credit line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Withdraw {
+    /// The account.
+    pub account: Uuid,
+    /// Cents, more than 0.
+    pub amount: i64,
+    /// A free reference.
+    #[serde(default)]
+    pub reference: String,
+}
+
+/// Set how far below zero the balance may go; the new limit replaces the old.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeCreditLine {
+    /// The account.
+    pub account: Uuid,
+    /// Cents, 0 or more.
+    pub limit: i64,
+}
+
+/// Move money between two accounts, atomically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// The account the money leaves.
+    pub from: Uuid,
+    /// The account the money reaches.
+    pub to: Uuid,
+    /// Cents, more than 0.
+    pub amount: i64,
+    /// A free reference.
+    #[serde(default)]
+    pub reference: String,
+}
+
+/// Close an account whose balance is zero.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloseAccount {
+    /// The account.
+    pub account: Uuid,
+}

@@ -1,0 +1,147 @@
+//! The decider: a domain's commands, events, stream state and rules.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::{DecodeError, EventData};
+use crate::view::DynView;
+
+/// Why a command was refused: a stable snake_case `code` and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Stable snake_case code, e.g. `insufficient_stock`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection with a stable code and a human message.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Rejection {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// A domain's command enum: each variant has a wire name and a JSON payload.
+///
+/// Implemented by the [`commands!`](crate::commands) macro.
+pub trait CommandData: Sized {
+    /// The wire name, e.g. `"ConsumeStock"`.
+    fn command_type(&self) -> &str;
+    /// The payload as JSON.
+    fn data(&self) -> Value;
+    /// Reads a command from its wire name and payload.
+    fn decode(command_type: &str, data: Value) -> Result<Self, DecodeError>;
+}
+
+/// One event a decision appends, with the stream it goes to.
+pub type Change<E> = (String, E);
+
+/// A domain in the decider pattern: commands are decided against the current state of the
+/// streams they name; events are folded into that state. Both functions are pure.
+///
+/// Business rules live only in [`decide`](Domain::decide); [`evolve`](Domain::evolve) only folds.
+pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
+    /// The domain's name as the package and the server know it, e.g. `"inventory"`.
+    const NAME: &'static str;
+    /// The category of the domain's streams, e.g. `"item"`.
+    const CATEGORY: &'static str;
+    /// The version of [`evolve`](Domain::evolve): a snapshot made by another version is ignored.
+    const STATE_VERSION: u32;
+
+    /// What users ask for.
+    type Command: CommandData + Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    /// What happened.
+    type Event: EventData + Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    /// One stream's state; `Default` is the state of a stream with no events.
+    type State: Clone + fmt::Debug + Default + PartialEq + Serialize + DeserializeOwned;
+
+    /// The streams a command reads and may append to, in a fixed order.
+    fn streams(command: &Self::Command) -> Vec<String>;
+
+    /// Decides a command against the states of its [`streams`](Domain::streams), in the same
+    /// order: the events to append, each with its stream, or a rejection.
+    fn decide(
+        command: &Self::Command,
+        states: &[&Self::State],
+    ) -> Result<Vec<Change<Self::Event>>, Rejection>;
+
+    /// Folds one event into its stream's state.
+    fn evolve(state: &mut Self::State, event: &Self::Event);
+
+    /// The command that undoes `command`, given the states its streams had before it ran;
+    /// `None` when it cannot be undone. Undo appends new events; history is kept.
+    fn compensate(command: &Self::Command, before: &[&Self::State]) -> Option<Self::Command>;
+
+    /// The domain's read models, empty.
+    fn views() -> Vec<Box<dyn DynView<Self>>>;
+}
+
+/// Trimmed text of 1 to `max` characters.
+pub(crate) fn text(value: &str, max: usize, code: &str, what: &str) -> Result<String, Rejection> {
+    let value = value.trim();
+    let length = value.chars().count();
+    if length == 0 || length > max {
+        return Err(Rejection::new(
+            code,
+            format!("{what} must be 1 to {max} characters, not {length}."),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Declares a domain's command enum: one variant per command type, each wrapping a payload
+/// struct of the same name. On the wire a command is `{"type": "<Variant>", "data": {...}}`.
+#[macro_export]
+macro_rules! commands {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, $crate::__serde::Serialize, $crate::__serde::Deserialize)]
+        #[serde(crate = "::annals_core::__serde", tag = "type", content = "data")]
+        $vis enum $name { $($(#[$vmeta])* #[doc = concat!("See [`", stringify!($variant), "`].")] $variant($variant)),* }
+
+        impl $crate::CommandData for $name {
+            fn command_type(&self) -> &str {
+                match self { $(Self::$variant(_) => stringify!($variant)),* }
+            }
+
+            fn data(&self) -> $crate::__Value {
+                match self {
+                    $(Self::$variant(c) => $crate::__to_value(c).unwrap_or_default()),*
+                }
+            }
+
+            fn decode(command_type: &str, data: $crate::__Value) -> Result<Self, $crate::DecodeError> {
+                match command_type {
+                    $(stringify!($variant) => $crate::__from_value(data).map(Self::$variant).map_err(|err| {
+                        $crate::DecodeError::new(
+                            "invalid_command",
+                            format!("{}: {err}", stringify!($variant)),
+                        )
+                    }),)*
+                    other => Err($crate::DecodeError::new(
+                        "unknown_command_type",
+                        format!("unknown command type {other:?}"),
+                    )),
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,57 @@
+//! Running a command: decide it against its streams and number the resulting events.
+
+use uuid::Uuid;
+
+use crate::domain::{Domain, Rejection};
+use crate::envelope::{Envelope, Meta, event_id};
+use crate::stream::StreamState;
+
+/// Decides `command` against the current states of its streams (in [`Domain::streams`] order,
+/// `None` for a stream with no events) and returns its events as envelopes: ids derived from
+/// the command id, versions following each stream's, no position yet.
+///
+/// This is the one place where a command becomes events, on the client and on the server.
+pub fn execute<D: Domain>(
+    command: &D::Command,
+    meta: &Meta,
+    streams: &[(&str, &StreamState<D>)],
+) -> Result<Vec<Envelope<D::Event>>, Rejection> {
+    let states: Vec<&D::State> = streams.iter().map(|(_, stream)| &stream.state).collect();
+    let changes = D::decide(command, &states)?;
+    let mut versions: Vec<u64> = streams.iter().map(|(_, stream)| stream.version).collect();
+    changes
+        .into_iter()
+        .enumerate()
+        .map(|(index, (stream, event))| {
+            let slot = streams
+                .iter()
+                .position(|(name, _)| *name == stream)
+                .ok_or_else(|| {
+                    Rejection::new(
+                        "undeclared_stream",
+                        format!("the command appended to {stream}, which it did not name"),
+                    )
+                })?;
+            // A command may name one stream twice (e.g. a transfer to the same account);
+            // every event for that stream counts against the first slot.
+            versions[slot] += 1;
+            Ok(Envelope {
+                id: event_id(&meta.command, index),
+                stream,
+                version: versions[slot],
+                position: None,
+                event,
+                meta: meta.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The metadata of a command: its id, who sent it and when (milliseconds since the epoch).
+pub fn meta(command: Uuid, actor: impl Into<String>, at: i64) -> Meta {
+    Meta {
+        command,
+        actor: actor.into(),
+        at,
+    }
+}

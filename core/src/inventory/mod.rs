@@ -1,0 +1,20 @@
+//! The cafeteria inventory: items with stock per site, received, consumed and counted.
+//!
+//! Stream `item-<uuid>`. Quantities are integers. See [`Inventory`] for the rules.
+
+mod commands;
+mod events;
+mod rules;
+mod views;
+
+pub use commands::{
+    AddItem, ConsumeStock, CountStock, InventoryCommand, ReceiveStock, RenameItem, RetireItem,
+};
+pub use events::{
+    InventoryEvent, ItemAdded, ItemRenamed, ItemRetired, StockConsumed, StockCounted,
+    StockReceived, upcast,
+};
+pub use rules::{Inventory, Item};
+pub use views::{
+    ACTIVITY_LENGTH, Activity, ActivityEntry, HISTORY_POINTS, History, LowStock, Stock, StockRow,
+};

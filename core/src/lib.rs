@@ -1,0 +1,51 @@
+//! annals-core: the engine of annals, shared by the server and the browser package.
+//!
+//! - [`Domain`]: a decider. `decide` turns a command and the states of the streams it names
+//!   into events or a [`Rejection`]; `evolve` folds one event into a stream's state.
+//! - [`Envelope`]: one recorded event with its stream, version, global position and [`Meta`].
+//! - [`Projection`] and [`ViewSet`]: named, versioned read models over the global log.
+//! - [`Replica`]: the client's confirmed state plus optimistic pending commands, rebased when
+//!   the server's events arrive.
+//! - [`protocol`]: the HTTP API's messages.
+//! - [`inventory`] and [`bank`]: the two domains.
+//!
+//! The crate does no I/O and reads no clock: ids and times come in with each command, so a
+//! replay gives the same result everywhere. It builds for `wasm32-unknown-unknown`.
+
+extern crate self as annals_core;
+
+mod domain;
+mod engine;
+mod envelope;
+mod event;
+mod log;
+mod replica;
+mod stream;
+mod view;
+
+pub mod bank;
+pub mod inventory;
+pub mod protocol;
+pub mod testing;
+
+pub use domain::{Change, CommandData, Domain, Rejection};
+pub use engine::{execute, meta};
+pub use envelope::{Envelope, Meta, Position, Version, category_of, event_id, id_of, stream_name};
+pub use event::{DecodeError, EventData, RawEvent, Upcaster, decode_payload, no_upcast};
+pub use log::MemoryLog;
+pub use replica::{
+    DEFAULT_HISTORY, Gap, Pending, Rebased, Rejected, Replica, Saved, SavedView, Status,
+};
+pub use stream::{Restored, Snapshot, StreamState};
+pub use view::{DynView, Projection, Table, ViewSet};
+
+pub use uuid::Uuid;
+
+#[doc(hidden)]
+pub use serde as __serde;
+#[doc(hidden)]
+pub use serde_json::Value as __Value;
+#[doc(hidden)]
+pub use serde_json::value::RawValue as __RawValue;
+#[doc(hidden)]
+pub use serde_json::{from_value as __from_value, to_value as __to_value};

@@ -1,0 +1,235 @@
+//! The wire messages of the HTTP API, shared by the server and the package so the two can
+//! never disagree on their shape.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::envelope::{Envelope, Meta, Position, Version};
+use crate::event::{EventData, RawEvent};
+
+/// Most commands one push may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// One command as a client sends it: `{id, type, data, expected?}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommandRequest {
+    /// The command's id, made by the client; retries reuse it.
+    pub id: Uuid,
+    /// The command type, e.g. `"ConsumeStock"`.
+    #[serde(rename = "type")]
+    pub command_type: String,
+    /// The command's payload.
+    pub data: Value,
+    /// Refuse the command if any of these streams moved past the given version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<BTreeMap<String, Version>>,
+}
+
+/// `POST /v1/commands` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// At most [`MAX_BATCH`] commands, decided in order.
+    pub commands: Vec<CommandRequest>,
+}
+
+/// What became of one command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+pub enum CommandResult<E = RawEvent> {
+    /// The command was decided and its events recorded.
+    Accepted {
+        /// The command's id.
+        id: Uuid,
+        /// The recorded events, with positions.
+        events: Vec<Envelope<E>>,
+    },
+    /// The command was refused; nothing was recorded.
+    Rejected {
+        /// The command's id.
+        id: Uuid,
+        /// Stable snake_case reason.
+        code: String,
+        /// A sentence for people.
+        message: String,
+    },
+}
+
+impl<E> CommandResult<E> {
+    /// The command's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            CommandResult::Accepted { id, .. } | CommandResult::Rejected { id, .. } => *id,
+        }
+    }
+}
+
+/// `POST /v1/commands` response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+pub struct PushResponse<E = RawEvent> {
+    /// One result per command, in the request's order.
+    pub results: Vec<CommandResult<E>>,
+    /// The log's last position after the push.
+    pub head: Position,
+}
+
+/// `GET /v1/events?after=P&limit=N` response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+pub struct PullResponse<E = RawEvent> {
+    /// Events after the requested position, in position order.
+    pub events: Vec<Envelope<E>>,
+    /// The log's last position.
+    pub head: Position,
+}
+
+/// `GET /v1/streams/{stream}` response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+pub struct StreamResponse<E = RawEvent> {
+    /// The stream's name.
+    pub stream: String,
+    /// The stream's current version.
+    pub version: Version,
+    /// The requested events, in version order.
+    pub events: Vec<Envelope<E>>,
+}
+
+/// `GET /v1/streams/{stream}/state` response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateResponse {
+    /// The stream's name.
+    pub stream: String,
+    /// The version the state reflects.
+    pub version: Version,
+    /// The decided state.
+    pub state: Value,
+}
+
+/// What a raw append expects of the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream holds.
+    Any,
+    /// The stream must have no events.
+    NoStream,
+    /// The stream must have at least one event.
+    Exists,
+    /// The stream must be at exactly this version.
+    Exact(Version),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` satisfies this expectation.
+    pub fn admits(self, actual: Version) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exists => actual > 0,
+            ExpectedVersion::Exact(version) => actual == version,
+        }
+    }
+}
+
+impl Serialize for ExpectedVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ExpectedVersion::Any => serializer.serialize_str("any"),
+            ExpectedVersion::NoStream => serializer.serialize_str("no_stream"),
+            ExpectedVersion::Exists => serializer.serialize_str("exists"),
+            ExpectedVersion::Exact(version) => serializer.serialize_u64(*version),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectedVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Exact(Version),
+            Named(String),
+        }
+        match Wire::deserialize(deserializer)? {
+            Wire::Exact(version) => Ok(ExpectedVersion::Exact(version)),
+            Wire::Named(name) => match name.as_str() {
+                "any" => Ok(ExpectedVersion::Any),
+                "no_stream" => Ok(ExpectedVersion::NoStream),
+                "exists" => Ok(ExpectedVersion::Exists),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected_version must be a number, \"any\", \"no_stream\" or \"exists\", not {other:?}"
+                ))),
+            },
+        }
+    }
+}
+
+/// One event in a raw append: `{id, type, data, meta?}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// The event's id, made by the caller; a retry reuses it.
+    pub id: Uuid,
+    /// The event type, which must be known to the server.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The payload's schema; the current one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<u32>,
+    /// The payload.
+    pub data: Value,
+    /// Metadata; the server fills it in when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+}
+
+/// `POST /v1/streams/{stream}/events` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppendRequest {
+    /// What the stream must look like for the append to go through.
+    pub expected_version: ExpectedVersion,
+    /// The events, in order.
+    pub events: Vec<NewEvent>,
+}
+
+/// `POST /v1/streams/{stream}/events` response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppendResponse {
+    /// The stream version of the first appended event.
+    pub first_version: Version,
+    /// The stream version of the last appended event.
+    pub last_version: Version,
+    /// The global positions of the appended events.
+    pub positions: Vec<Position>,
+}
+
+/// `GET /v1/views/{name}` and `/v1/views/{name}/{key}` response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewResponse {
+    /// The global position the value reflects.
+    pub position: Position,
+    /// The view or the row.
+    pub value: Value,
+}
+
+/// The body of every error response: `{"error": {"code", "message", ...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// An error's stable code, human message and any details (e.g. `expected`, `actual`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable snake_case code.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// Further fields, such as `expected` and `actual` for `wrong_expected_version`.
+    #[serde(flatten)]
+    pub details: BTreeMap<String, Value>,
+}

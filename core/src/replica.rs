@@ -1,0 +1,668 @@
+//! The client's state machine: confirmed state at a server position, plus a queue of pending
+//! commands applied optimistically on top, rebased whenever the server's events arrive.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{CommandData, Domain, Rejection};
+use crate::engine::execute;
+use crate::envelope::{Envelope, Meta, Position, Version};
+use crate::protocol::{CommandRequest, CommandResult};
+use crate::stream::StreamState;
+use crate::view::ViewSet;
+
+/// How many recorded events a replica keeps for time travel, unless told otherwise.
+pub const DEFAULT_HISTORY: usize = 1000;
+/// How many accepted command ids a replica remembers, to answer [`Replica::status`].
+const ACCEPTED_MEMORY: usize = 10_000;
+
+/// Where a command stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Applied locally, not yet confirmed by the server.
+    Pending,
+    /// Recorded by the server.
+    Accepted,
+    /// Refused, locally after a rebase or by the server; see [`Replica::rejected`].
+    Rejected,
+}
+
+/// A command waiting for the server, with the events it has in the optimistic state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Pending<D: Domain> {
+    /// The command.
+    pub command: D::Command,
+    /// Its id, actor and time.
+    pub meta: Meta,
+    /// Its events as last decided locally (or as recorded, once the server accepted it).
+    #[serde(skip)]
+    pub events: Vec<Envelope<D::Event>>,
+    /// The server's events for it, once a push said it was accepted but before they arrived
+    /// through the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Vec<Envelope<D::Event>>>,
+}
+
+/// A command that was refused, with its reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Rejected<D: Domain> {
+    /// The command's id.
+    pub id: Uuid,
+    /// The command.
+    pub command: D::Command,
+    /// Stable snake_case reason.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// What a [`Replica::receive`] or [`Replica::acknowledge`] changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rebased {
+    /// Commands the server recorded.
+    pub accepted: Vec<Uuid>,
+    /// Commands that moved to rejected.
+    pub rejected: Vec<Uuid>,
+}
+
+/// The server sent events that do not follow the replica's position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// The position the replica needed next.
+    pub expected: Position,
+    /// The position it got.
+    pub got: Position,
+}
+
+/// One side of the replica: stream states and views.
+struct Branch<D: Domain> {
+    streams: HashMap<String, StreamState<D>>,
+    views: ViewSet<D>,
+}
+
+impl<D: Domain> Default for Branch<D> {
+    fn default() -> Self {
+        Branch {
+            streams: HashMap::new(),
+            views: ViewSet::default(),
+        }
+    }
+}
+
+impl<D: Domain> Clone for Branch<D> {
+    fn clone(&self) -> Self {
+        Branch {
+            streams: self.streams.clone(),
+            views: self.views.clone(),
+        }
+    }
+}
+
+impl<D: Domain> Branch<D> {
+    fn apply(&mut self, envelope: &Envelope<D::Event>) {
+        self.streams
+            .entry(envelope.stream.clone())
+            .or_default()
+            .apply(envelope);
+        self.views.apply(envelope);
+    }
+
+    fn decide(
+        &self,
+        command: &D::Command,
+        meta: &Meta,
+    ) -> Result<(Vec<Envelope<D::Event>>, Option<D::Command>), Rejection> {
+        let names = D::streams(command);
+        let empty = StreamState::default();
+        let streams: Vec<(&str, &StreamState<D>)> = names
+            .iter()
+            .map(|name| (name.as_str(), self.streams.get(name).unwrap_or(&empty)))
+            .collect();
+        let events = execute::<D>(command, meta, &streams)?;
+        let before: Vec<&D::State> = streams.iter().map(|(_, stream)| &stream.state).collect();
+        Ok((events, D::compensate(command, &before)))
+    }
+}
+
+/// A command the user ran, remembered for undo.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+struct Done<D: Domain> {
+    id: Uuid,
+    command: D::Command,
+    undo: Option<D::Command>,
+}
+
+/// The client's replica of a domain: confirmed state at a server position, a queue of pending
+/// commands applied optimistically, and the commands the server or a rebase refused.
+///
+/// Commands never block each other: a pending command that no longer holds after a rebase
+/// moves to [`rejected`](Replica::rejected) with its reason and the ones after it carry on.
+pub struct Replica<D: Domain> {
+    confirmed: Branch<D>,
+    optimistic: Branch<D>,
+    pending: Vec<Pending<D>>,
+    rejected: Vec<Rejected<D>>,
+    accepted: VecDeque<Uuid>,
+    accepted_set: HashSet<Uuid>,
+    history: VecDeque<Envelope<D::Event>>,
+    history_limit: usize,
+    undo: Vec<Done<D>>,
+    redo: Vec<D::Command>,
+}
+
+impl<D: Domain> Default for Replica<D> {
+    fn default() -> Self {
+        Replica {
+            confirmed: Branch::default(),
+            optimistic: Branch::default(),
+            pending: Vec::new(),
+            rejected: Vec::new(),
+            accepted: VecDeque::new(),
+            accepted_set: HashSet::new(),
+            history: VecDeque::new(),
+            history_limit: DEFAULT_HISTORY,
+            undo: Vec::new(),
+            redo: Vec::new(),
+        }
+    }
+}
+
+impl<D: Domain> Replica<D> {
+    /// An empty replica at position 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs a user's command against the optimistic state: its events are applied at once and
+    /// it joins the pending queue. The command id is `meta.command`; running an id again
+    /// returns what the first run did.
+    pub fn execute(
+        &mut self,
+        command: D::Command,
+        meta: Meta,
+    ) -> Result<Vec<Envelope<D::Event>>, Rejection> {
+        if let Some(result) = self.replay(&meta.command) {
+            return result;
+        }
+        let (events, undo) = self.run(command.clone(), meta.clone())?;
+        self.undo.push(Done {
+            id: meta.command,
+            command,
+            undo,
+        });
+        self.redo.clear();
+        Ok(events)
+    }
+
+    /// Undoes the last command the user ran by running its compensating command, with id
+    /// `meta.command`. History is kept: the undo is new events.
+    pub fn undo(&mut self, meta: Meta) -> Result<Vec<Envelope<D::Event>>, Rejection> {
+        let Some(done) = self.undo.last() else {
+            return Err(Rejection::new(
+                "nothing_to_undo",
+                "There is nothing to undo.",
+            ));
+        };
+        let Some(compensation) = done.undo.clone() else {
+            return Err(Rejection::new(
+                "not_undoable",
+                format!("{} cannot be undone.", done.command.command_type()),
+            ));
+        };
+        let events = self.run(compensation, meta)?.0;
+        if let Some(done) = self.undo.pop() {
+            self.redo.push(done.command);
+        }
+        Ok(events)
+    }
+
+    /// Runs the last undone command again, with id `meta.command`.
+    pub fn redo(&mut self, meta: Meta) -> Result<Vec<Envelope<D::Event>>, Rejection> {
+        let Some(command) = self.redo.last().cloned() else {
+            return Err(Rejection::new(
+                "nothing_to_redo",
+                "There is nothing to redo.",
+            ));
+        };
+        let id = meta.command;
+        let (events, undo) = self.run(command.clone(), meta)?;
+        self.redo.pop();
+        self.undo.push(Done { id, command, undo });
+        Ok(events)
+    }
+
+    /// Whether [`undo`](Replica::undo) and [`redo`](Replica::redo) have something to do.
+    pub fn can_undo_redo(&self) -> (bool, bool) {
+        (
+            self.undo.last().is_some_and(|done| done.undo.is_some()),
+            !self.redo.is_empty(),
+        )
+    }
+
+    fn replay(&self, id: &Uuid) -> Option<Result<Vec<Envelope<D::Event>>, Rejection>> {
+        if let Some(pending) = self.pending.iter().find(|p| p.meta.command == *id) {
+            return Some(Ok(pending.events.clone()));
+        }
+        if let Some(rejected) = self.rejected.iter().find(|r| r.id == *id) {
+            return Some(Err(Rejection::new(
+                &rejected.code,
+                rejected.message.clone(),
+            )));
+        }
+        if self.accepted_set.contains(id) {
+            let events = self
+                .history
+                .iter()
+                .filter(|e| e.meta.command == *id)
+                .cloned();
+            return Some(Ok(events.collect()));
+        }
+        None
+    }
+
+    fn run(
+        &mut self,
+        command: D::Command,
+        meta: Meta,
+    ) -> Result<(Vec<Envelope<D::Event>>, Option<D::Command>), Rejection> {
+        let (events, undo) = self.optimistic.decide(&command, &meta)?;
+        for envelope in &events {
+            self.optimistic.apply(envelope);
+        }
+        self.pending.push(Pending {
+            command,
+            meta,
+            events: events.clone(),
+            recorded: None,
+        });
+        Ok((events, undo))
+    }
+
+    /// Takes in events from the server's log (in position order; ones already seen are
+    /// skipped), confirms the pending commands they record, and rebases the rest.
+    ///
+    /// Nothing changes when the events do not follow this replica's position.
+    pub fn receive(&mut self, events: &[Envelope<D::Event>]) -> Result<Rebased, Gap> {
+        let mut next = self.position() + 1;
+        for envelope in events {
+            let position = envelope.position.unwrap_or(0);
+            if position >= next {
+                if position != next {
+                    return Err(Gap {
+                        expected: next,
+                        got: position,
+                    });
+                }
+                next += 1;
+            }
+        }
+        let mut report = Rebased::default();
+        let mut recorded = HashSet::new();
+        for envelope in events {
+            if envelope.position.unwrap_or(0) <= self.position() {
+                continue;
+            }
+            self.confirmed.apply(envelope);
+            self.remember(envelope.clone());
+            recorded.insert(envelope.meta.command);
+        }
+        // The server has the final word: a command it recorded is accepted even if a local
+        // rebase had refused it.
+        self.rejected
+            .retain(|rejected| !recorded.contains(&rejected.id));
+        self.pending
+            .retain(|pending| !recorded.contains(&pending.meta.command));
+        for id in recorded {
+            self.mark_accepted(id);
+            report.accepted.push(id);
+        }
+        report.accepted.sort();
+        report.rejected = self.rebase();
+        Ok(report)
+    }
+
+    /// Takes in the server's answer to a push: a refused command moves to rejected with the
+    /// server's reason; an accepted one keeps the server's events until they arrive through
+    /// [`receive`](Replica::receive).
+    pub fn acknowledge(&mut self, results: &[CommandResult<D::Event>]) -> Rebased {
+        let mut report = Rebased::default();
+        for result in results {
+            match result {
+                CommandResult::Rejected { id, code, message } => {
+                    if let Some(index) = self.pending.iter().position(|p| p.meta.command == *id) {
+                        let pending = self.pending.remove(index);
+                        self.reject(*id, pending.command, Rejection::new(code, message.clone()));
+                        report.rejected.push(*id);
+                    }
+                }
+                CommandResult::Accepted { id, events } => {
+                    let known = events
+                        .iter()
+                        .all(|e| e.position.unwrap_or(0) <= self.position());
+                    if known || self.accepted_set.contains(id) {
+                        continue;
+                    }
+                    if let Some(pending) = self.pending.iter_mut().find(|p| p.meta.command == *id) {
+                        pending.recorded = Some(events.clone());
+                    } else if let Some(index) = self.rejected.iter().position(|r| r.id == *id) {
+                        // Refused by a local rebase, recorded by the server all the same.
+                        let rejected = self.rejected.remove(index);
+                        let at = self.pending.iter().position(|p| p.recorded.is_none());
+                        let meta = events.first().map(|e| e.meta.clone());
+                        let meta = meta.unwrap_or(Meta {
+                            command: *id,
+                            actor: String::new(),
+                            at: 0,
+                        });
+                        let pending = Pending {
+                            command: rejected.command,
+                            meta,
+                            events: Vec::new(),
+                            recorded: Some(events.clone()),
+                        };
+                        self.pending
+                            .insert(at.unwrap_or(self.pending.len()), pending);
+                    }
+                }
+            }
+        }
+        report.rejected.extend(self.rebase());
+        report
+    }
+
+    /// Re-decides every pending command, in order, on top of the confirmed state. Returns the
+    /// ids of those that no longer hold, which move to rejected.
+    fn rebase(&mut self) -> Vec<Uuid> {
+        let mut optimistic = self.confirmed.clone();
+        let mut refused = Vec::new();
+        let mut kept = Vec::with_capacity(self.pending.len());
+        for mut pending in std::mem::take(&mut self.pending) {
+            if let Some(recorded) = &pending.recorded {
+                for envelope in recorded {
+                    optimistic.apply(envelope);
+                }
+                pending.events = recorded.clone();
+                kept.push(pending);
+                continue;
+            }
+            match optimistic.decide(&pending.command, &pending.meta) {
+                Ok((events, undo)) => {
+                    for envelope in &events {
+                        optimistic.apply(envelope);
+                    }
+                    if let Some(done) = self.undo.iter_mut().find(|d| d.id == pending.meta.command)
+                    {
+                        done.undo = undo;
+                    }
+                    pending.events = events;
+                    kept.push(pending);
+                }
+                Err(rejection) => {
+                    refused.push(pending.meta.command);
+                    self.reject(pending.meta.command, pending.command, rejection);
+                }
+            }
+        }
+        self.pending = kept;
+        self.optimistic = optimistic;
+        refused
+    }
+
+    fn reject(&mut self, id: Uuid, command: D::Command, rejection: Rejection) {
+        self.undo.retain(|done| done.id != id);
+        self.rejected.retain(|r| r.id != id);
+        self.rejected.push(Rejected {
+            id,
+            command,
+            code: rejection.code,
+            message: rejection.message,
+        });
+    }
+
+    fn mark_accepted(&mut self, id: Uuid) {
+        if self.accepted_set.insert(id) {
+            self.accepted.push_back(id);
+            if self.accepted.len() > ACCEPTED_MEMORY {
+                if let Some(old) = self.accepted.pop_front() {
+                    self.accepted_set.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn remember(&mut self, envelope: Envelope<D::Event>) {
+        self.history.push_back(envelope);
+        while self.history.len() > self.history_limit {
+            self.history.pop_front();
+        }
+    }
+
+    /// The server position the confirmed state reflects.
+    pub fn position(&self) -> Position {
+        self.confirmed.views.position()
+    }
+
+    /// A command's status, if this replica knows it.
+    pub fn status(&self, id: &Uuid) -> Option<Status> {
+        if self.pending.iter().any(|p| p.meta.command == *id) {
+            Some(Status::Pending)
+        } else if self.rejected.iter().any(|r| r.id == *id) {
+            Some(Status::Rejected)
+        } else if self.accepted_set.contains(id) {
+            Some(Status::Accepted)
+        } else {
+            None
+        }
+    }
+
+    /// The pending commands, oldest first.
+    pub fn pending(&self) -> &[Pending<D>] {
+        &self.pending
+    }
+
+    /// The refused commands with their reasons, oldest first.
+    pub fn rejected(&self) -> &[Rejected<D>] {
+        &self.rejected
+    }
+
+    /// Forgets a rejected command once the user has seen it.
+    pub fn dismiss(&mut self, id: &Uuid) -> bool {
+        let before = self.rejected.len();
+        self.rejected.retain(|r| r.id != *id);
+        before != self.rejected.len()
+    }
+
+    /// The pending commands the server has not answered yet, as a push sends them.
+    pub fn outbox(&self) -> Vec<CommandRequest> {
+        let unanswered = self.pending.iter().filter(|p| p.recorded.is_none());
+        unanswered
+            .map(|p| CommandRequest {
+                id: p.meta.command,
+                command_type: p.command.command_type().to_owned(),
+                data: p.command.data(),
+                expected: None,
+            })
+            .collect()
+    }
+
+    /// A stream's optimistic state (confirmed plus pending).
+    pub fn stream(&self, stream: &str) -> StreamState<D> {
+        self.optimistic
+            .streams
+            .get(stream)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A stream's state as the server last confirmed it.
+    pub fn confirmed_stream(&self, stream: &str) -> StreamState<D> {
+        self.confirmed
+            .streams
+            .get(stream)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The optimistic read models.
+    pub fn views(&self) -> &ViewSet<D> {
+        &self.optimistic.views
+    }
+
+    /// The read models as the server last confirmed them.
+    pub fn confirmed_views(&self) -> &ViewSet<D> {
+        &self.confirmed.views
+    }
+
+    /// The events this replica holds for a stream: the recent confirmed history, then pending.
+    pub fn events(&self, stream: &str) -> Vec<&Envelope<D::Event>> {
+        let pending = self.pending.iter().flat_map(|p| &p.events);
+        self.history
+            .iter()
+            .chain(pending)
+            .filter(|e| e.stream == stream)
+            .collect()
+    }
+
+    /// A stream's state at `version` (time travel), when this replica still holds the stream's
+    /// events from its first one; `None` when they have left the bounded history.
+    pub fn state_at(&self, stream: &str, version: Version) -> Option<StreamState<D>> {
+        let events = self.events(stream);
+        if version > 0 && events.first().is_none_or(|first| first.version != 1) {
+            return None;
+        }
+        Some(StreamState::at(events, version))
+    }
+
+    /// Sets how many recorded events are kept for time travel (lower it to save space).
+    pub fn set_history_limit(&mut self, limit: usize) {
+        self.history_limit = limit;
+        while self.history.len() > limit {
+            self.history.pop_front();
+        }
+    }
+
+    /// Everything needed to restore this replica later: the confirmed state, the pending and
+    /// rejected commands, undo/redo, and the recent history.
+    pub fn save(&self) -> Saved<D> {
+        Saved {
+            state_version: D::STATE_VERSION,
+            position: self.position(),
+            streams: self.confirmed.streams.clone(),
+            views: self
+                .confirmed
+                .views
+                .names()
+                .into_iter()
+                .filter_map(|(name, version)| {
+                    let rows = self.confirmed.views.view(name)?.rows();
+                    Some(SavedView {
+                        name: name.to_owned(),
+                        version,
+                        rows,
+                    })
+                })
+                .collect(),
+            pending: self.pending.clone(),
+            rejected: self.rejected.clone(),
+            accepted: self.accepted.iter().copied().collect(),
+            history: self.history.iter().cloned().collect(),
+            undo: self.undo.clone(),
+            redo: self.redo.clone(),
+        }
+    }
+
+    /// Restores a saved replica. When the saved confirmed state was made by other reducer or
+    /// view versions it is dropped (position 0, to be pulled again) while every pending and
+    /// rejected command is kept; the returned flag says so.
+    pub fn restore(saved: Saved<D>) -> (Self, bool) {
+        let mut replica = Replica::<D>::default();
+        let mut confirmed = Branch::<D>::default();
+        let mut current = saved.state_version == D::STATE_VERSION
+            && saved.views.len() == confirmed.views.names().len();
+        for view in &saved.views {
+            let Some(target) = confirmed.views.view_mut(&view.name) else {
+                current = false;
+                break;
+            };
+            if target.version() != view.version {
+                current = false;
+                break;
+            }
+            for (key, row) in &view.rows {
+                if target.load(key, row.clone()).is_err() {
+                    current = false;
+                }
+            }
+            target.take_changes();
+        }
+        if current {
+            confirmed.streams = saved.streams;
+            confirmed.views.set_position(saved.position);
+            replica.confirmed = confirmed;
+            replica.history = saved.history.into();
+            for id in saved.accepted {
+                replica.mark_accepted(id);
+            }
+        }
+        replica.pending = saved.pending;
+        replica.rejected = saved.rejected;
+        replica.undo = saved.undo;
+        replica.redo = saved.redo;
+        replica.rebase();
+        (replica, !current)
+    }
+}
+
+/// A replica as it is persisted (e.g. in localStorage).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Saved<D: Domain> {
+    /// [`Domain::STATE_VERSION`] of the code that saved it.
+    pub state_version: u32,
+    /// The confirmed position.
+    pub position: Position,
+    /// Confirmed stream states.
+    pub streams: HashMap<String, StreamState<D>>,
+    /// Confirmed view rows.
+    pub views: Vec<SavedView>,
+    /// Pending commands, oldest first.
+    pub pending: Vec<Pending<D>>,
+    /// Rejected commands.
+    pub rejected: Vec<Rejected<D>>,
+    /// Recently accepted command ids.
+    #[serde(default)]
+    pub accepted: Vec<Uuid>,
+    /// Recent confirmed events, for time travel.
+    #[serde(default)]
+    pub history: Vec<Envelope<D::Event>>,
+    #[serde(default)]
+    undo: Vec<Done<D>>,
+    #[serde(default)]
+    redo: Vec<D::Command>,
+}
+
+/// One view's rows as saved.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedView {
+    /// The view's name.
+    pub name: String,
+    /// The view's reducer version when saved.
+    pub version: u32,
+    /// `(key, row)` pairs.
+    pub rows: Vec<(String, Value)>,
+}
+
+impl<D: Domain> Saved<D> {
+    /// Drops the recent history (the first thing to go when storage runs short).
+    pub fn without_history(mut self) -> Self {
+        self.history.clear();
+        self
+    }
+}

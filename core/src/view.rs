@@ -1,0 +1,288 @@
+//! Read models: named, versioned projections of the global log into keyed rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::domain::Domain;
+use crate::envelope::{Envelope, Position};
+
+/// One read model: a pure fold of envelopes into rows keyed by entity id.
+///
+/// Each event changes at most one row, named by [`key`](Projection::key); that lets a store
+/// load, fold and write back only the rows an append touches.
+pub trait Projection<D: Domain>: 'static {
+    /// The view's name, e.g. `"stock"`.
+    const NAME: &'static str;
+    /// The reducer's version: rows stored by another version are rebuilt from the log.
+    const VERSION: u32;
+    /// Whether the view is one value rather than rows keyed by entity (e.g. `activity`).
+    /// A single-row view keeps its value under the key `""`.
+    const SINGLE: bool = false;
+
+    /// One row of the view.
+    type Row: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+
+    /// The row `envelope` changes, or `None` when this view ignores it.
+    fn key(envelope: &Envelope<D::Event>) -> Option<String>;
+
+    /// Folds `envelope` into its row (`None` when the row does not exist yet; set it to
+    /// `None` to remove the row).
+    fn apply(row: &mut Option<Self::Row>, envelope: &Envelope<D::Event>);
+
+    /// Whether a row shows in the view's value (e.g. `low_stock` lists only low rows).
+    fn listed(_row: &Self::Row) -> bool {
+        true
+    }
+}
+
+/// The rows of one projection, with the keys changed since the last
+/// [`take_changes`](DynView::take_changes).
+pub struct Table<D: Domain, P: Projection<D>> {
+    rows: BTreeMap<String, P::Row>,
+    changed: BTreeSet<String>,
+}
+
+impl<D: Domain, P: Projection<D>> Default for Table<D, P> {
+    fn default() -> Self {
+        Table {
+            rows: BTreeMap::new(),
+            changed: BTreeSet::new(),
+        }
+    }
+}
+
+impl<D: Domain, P: Projection<D>> Clone for Table<D, P> {
+    fn clone(&self) -> Self {
+        Table {
+            rows: self.rows.clone(),
+            changed: self.changed.clone(),
+        }
+    }
+}
+
+impl<D: Domain, P: Projection<D>> Table<D, P> {
+    /// A boxed empty table, for [`Domain::views`].
+    pub fn boxed() -> Box<dyn DynView<D>> {
+        Box::new(Self::default())
+    }
+
+    /// The row under `key`, typed.
+    pub fn row(&self, key: &str) -> Option<&P::Row> {
+        self.rows.get(key)
+    }
+}
+
+/// A projection's table with its types erased, so a domain's views can sit in one list.
+pub trait DynView<D: Domain> {
+    /// [`Projection::NAME`].
+    fn name(&self) -> &'static str;
+    /// [`Projection::VERSION`].
+    fn version(&self) -> u32;
+    /// Folds one envelope.
+    fn apply(&mut self, envelope: &Envelope<D::Event>);
+    /// The whole view: an object of listed rows by key, or the single row.
+    fn value(&self) -> Value;
+    /// One row by key, if it exists and is listed.
+    fn get(&self, key: &str) -> Option<Value>;
+    /// The rows changed since the last call: `(key, Some(row))` or `(key, None)` if removed.
+    fn take_changes(&mut self) -> Vec<(String, Option<Value>)>;
+    /// Loads a stored row.
+    fn load(&mut self, key: &str, row: Value) -> Result<(), serde_json::Error>;
+    /// Every stored row, listed or not, for saving.
+    fn rows(&self) -> Vec<(String, Value)>;
+    /// A copy.
+    fn boxed_clone(&self) -> Box<dyn DynView<D>>;
+}
+
+impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn version(&self) -> u32 {
+        P::VERSION
+    }
+
+    fn apply(&mut self, envelope: &Envelope<D::Event>) {
+        let Some(key) = P::key(envelope) else { return };
+        let mut row = self.rows.remove(&key);
+        P::apply(&mut row, envelope);
+        if let Some(row) = row {
+            self.rows.insert(key.clone(), row);
+        }
+        self.changed.insert(key);
+    }
+
+    fn value(&self) -> Value {
+        if P::SINGLE {
+            return self.rows.get("").map(to_value).unwrap_or(Value::Null);
+        }
+        let listed = self.rows.iter().filter(|(_, row)| P::listed(row));
+        Value::Object(
+            listed
+                .map(|(key, row)| (key.clone(), to_value(row)))
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<Value> {
+        if P::SINGLE {
+            return None;
+        }
+        self.rows
+            .get(key)
+            .filter(|row| P::listed(row))
+            .map(to_value)
+    }
+
+    fn take_changes(&mut self) -> Vec<(String, Option<Value>)> {
+        let changed = std::mem::take(&mut self.changed);
+        changed
+            .into_iter()
+            .map(|key| {
+                let row = self.rows.get(&key).map(to_value);
+                (key, row)
+            })
+            .collect()
+    }
+
+    fn load(&mut self, key: &str, row: Value) -> Result<(), serde_json::Error> {
+        self.rows
+            .insert(key.to_owned(), serde_json::from_value(row)?);
+        Ok(())
+    }
+
+    fn rows(&self) -> Vec<(String, Value)> {
+        self.rows
+            .iter()
+            .map(|(key, row)| (key.clone(), to_value(row)))
+            .collect()
+    }
+
+    fn boxed_clone(&self) -> Box<dyn DynView<D>> {
+        Box::new(self.clone())
+    }
+}
+
+fn to_value(row: &impl Serialize) -> Value {
+    serde_json::to_value(row).unwrap_or(Value::Null)
+}
+
+/// All read models of a domain, folded up to one global position.
+pub struct ViewSet<D: Domain> {
+    views: Vec<Box<dyn DynView<D>>>,
+    position: Position,
+}
+
+impl<D: Domain> Default for ViewSet<D> {
+    fn default() -> Self {
+        ViewSet {
+            views: D::views(),
+            position: 0,
+        }
+    }
+}
+
+impl<D: Domain> Clone for ViewSet<D> {
+    fn clone(&self) -> Self {
+        ViewSet {
+            views: self.views.iter().map(|view| view.boxed_clone()).collect(),
+            position: self.position,
+        }
+    }
+}
+
+impl<D: Domain> fmt::Debug for ViewSet<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for view in &self.views {
+            map.entry(&view.name(), &view.value());
+        }
+        map.finish()
+    }
+}
+
+impl<D: Domain> PartialEq for ViewSet<D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.position == other.position
+            && self.views.len() == other.views.len()
+            && self
+                .views
+                .iter()
+                .zip(&other.views)
+                .all(|(a, b)| a.rows() == b.rows())
+    }
+}
+
+impl<D: Domain> ViewSet<D> {
+    /// The views after folding `events` from the start of the log.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Envelope<D::Event>>) -> Self {
+        let mut views = Self::default();
+        for envelope in events {
+            views.apply(envelope);
+        }
+        views
+    }
+
+    /// The views as they were at global `position` (time travel over the log).
+    pub fn at<'a>(
+        events: impl IntoIterator<Item = &'a Envelope<D::Event>>,
+        position: Position,
+    ) -> Self {
+        Self::fold(
+            events
+                .into_iter()
+                .take_while(|e| e.position.is_none_or(|p| p <= position)),
+        )
+    }
+
+    /// Folds one envelope into every view; a recorded envelope also moves the position.
+    pub fn apply(&mut self, envelope: &Envelope<D::Event>) {
+        for view in &mut self.views {
+            view.apply(envelope);
+        }
+        if let Some(position) = envelope.position {
+            self.position = self.position.max(position);
+        }
+    }
+
+    /// The global position the views reflect.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Sets the position, e.g. after loading stored rows.
+    pub fn set_position(&mut self, position: Position) {
+        self.position = position;
+    }
+
+    /// One view by name.
+    pub fn view(&self, name: &str) -> Option<&dyn DynView<D>> {
+        self.views
+            .iter()
+            .find(|view| view.name() == name)
+            .map(|view| view.as_ref())
+    }
+
+    /// One view by name, to load or drain.
+    pub fn view_mut(&mut self, name: &str) -> Option<&mut Box<dyn DynView<D>>> {
+        self.views.iter_mut().find(|view| view.name() == name)
+    }
+
+    /// The names and versions of the views.
+    pub fn names(&self) -> Vec<(&'static str, u32)> {
+        self.views
+            .iter()
+            .map(|view| (view.name(), view.version()))
+            .collect()
+    }
+
+    /// Every view, mutably (a store drains their changes after an append).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Box<dyn DynView<D>>> {
+        self.views.iter_mut()
+    }
+}
