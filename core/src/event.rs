@@ -17,6 +17,8 @@ pub trait EventData: Sized {
     fn schema(&self) -> u32;
     /// Writes the payload (the envelope's `data`).
     fn encode_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+    /// The schema the code writes today for `event_type`, if the type is known.
+    fn schema_of(event_type: &str) -> Option<u32>;
     /// Reads a payload of `event_type` written with `schema`, upcasting older schemas first.
     fn decode(event_type: &str, schema: u32, data: &RawValue) -> Result<Self, DecodeError>;
 }
@@ -44,6 +46,10 @@ impl EventData for RawEvent {
 
     fn encode_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.data.serialize(serializer)
+    }
+
+    fn schema_of(_event_type: &str) -> Option<u32> {
+        None
     }
 
     fn decode(event_type: &str, schema: u32, data: &RawValue) -> Result<Self, DecodeError> {
@@ -163,6 +169,10 @@ macro_rules! events {
 
             fn schema(&self) -> u32 {
                 match self { $(Self::$variant(_) => $schema),* }
+            }
+
+            fn schema_of(event_type: &str) -> Option<u32> {
+                match event_type { $(stringify!($variant) => Some($schema),)* _ => None }
             }
 
             fn encode_data<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -82,8 +82,14 @@ pub trait DynView<D: Domain> {
     fn name(&self) -> &'static str;
     /// [`Projection::VERSION`].
     fn version(&self) -> u32;
+    /// The row `envelope` changes in this view, if any.
+    fn key_of(&self, envelope: &Envelope<D::Event>) -> Option<String>;
     /// Folds one envelope.
     fn apply(&mut self, envelope: &Envelope<D::Event>);
+    /// Whether the row under `key` exists and shows in the view's value.
+    fn is_listed(&self, key: &str) -> bool;
+    /// Whether the view is one value rather than keyed rows.
+    fn is_single(&self) -> bool;
     /// The whole view: an object of listed rows by key, or the single row.
     fn value(&self) -> Value;
     /// One row by key, if it exists and is listed.
@@ -105,6 +111,18 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
 
     fn version(&self) -> u32 {
         P::VERSION
+    }
+
+    fn key_of(&self, envelope: &Envelope<D::Event>) -> Option<String> {
+        P::key(envelope)
+    }
+
+    fn is_listed(&self, key: &str) -> bool {
+        self.rows.get(key).is_some_and(|row| P::listed(row))
+    }
+
+    fn is_single(&self) -> bool {
+        P::SINGLE
     }
 
     fn apply(&mut self, envelope: &Envelope<D::Event>) {

@@ -30,7 +30,8 @@ pub struct Account {
 impl Account {
     /// Whether `amount` may leave the account: the balance may fall to exactly `-limit`.
     pub fn can_pay(&self, amount: i64) -> bool {
-        self.balance - amount >= -self.limit
+        // In i128, so a huge amount is refused rather than wrapped around.
+        i128::from(self.balance) - i128::from(amount) >= -i128::from(self.limit)
     }
 }
 
@@ -74,9 +75,11 @@ impl Domain for Bank {
                 one(BankEvent::AccountOpened(AccountOpened { owner }))
             }
             BankCommand::Deposit(c) => {
-                open(state(0), &c.account)?;
+                let account = open(state(0), &c.account)?;
+                let amount = positive(c.amount)?;
+                holds(account, amount)?;
                 one(BankEvent::MoneyDeposited(MoneyDeposited {
-                    amount: positive(c.amount)?,
+                    amount,
                     reference: reference(&c.reference)?,
                 }))
             }
@@ -111,8 +114,9 @@ impl Domain for Bank {
                 }
                 let amount = positive(c.amount)?;
                 let from = open(state(0), &c.from)?;
-                open(state(1), &c.to)?;
+                let to = open(state(1), &c.to)?;
                 covers(from, amount)?;
+                holds(to, amount)?;
                 let reference = reference(&c.reference)?;
                 Ok(vec![
                     (
@@ -170,7 +174,13 @@ impl Domain for Bank {
     }
 
     fn compensate(command: &BankCommand, before: &[&Option<Account>]) -> Option<BankCommand> {
-        let undo = |reference: &str| format!("undo {reference}").trim().to_owned();
+        let undo = |reference: &str| {
+            let undo = format!("undo {reference}");
+            undo.trim()
+                .chars()
+                .take(REFERENCE_LENGTH)
+                .collect::<String>()
+        };
         Some(match command {
             BankCommand::OpenAccount(c) => {
                 BankCommand::CloseAccount(CloseAccount { account: c.account })
@@ -245,9 +255,26 @@ fn covers(account: &Account, amount: i64) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// `amount` may arrive only if the balance still fits in an i64 after it.
+fn holds(account: &Account, amount: i64) -> Result<(), Rejection> {
+    if account.balance.checked_add(amount).is_none() {
+        return Err(Rejection::new(
+            "invalid_amount",
+            format!(
+                "A balance of {} cents cannot take {amount} more.",
+                account.balance
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The most characters a reference may have.
+const REFERENCE_LENGTH: usize = 200;
+
 fn reference(reference: &str) -> Result<String, Rejection> {
     let reference = reference.trim();
-    if reference.chars().count() > 200 {
+    if reference.chars().count() > REFERENCE_LENGTH {
         return Err(Rejection::new(
             "invalid_reference",
             "A reference must be at most 200 characters.",

@@ -77,10 +77,13 @@ impl Domain for Inventory {
                 InventoryEvent::ItemRenamed(ItemRenamed { name })
             }
             InventoryCommand::ReceiveStock(c) => {
-                active(state, &c.item)?;
+                let item = active(state, &c.item)?;
+                let site = site(&c.site)?;
+                let qty = at_least(1, c.qty, "A quantity")?;
+                fits(item, qty)?;
                 InventoryEvent::StockReceived(StockReceived {
-                    site: site(&c.site)?,
-                    qty: at_least(1, c.qty, "A quantity")?,
+                    site,
+                    qty,
                     note: c
                         .note
                         .as_deref()
@@ -110,6 +113,7 @@ impl Domain for Inventory {
                 let site = site(&c.site)?;
                 let counted = at_least(0, c.counted, "A count")?;
                 let delta = counted - item.at(&site);
+                fits(item, delta)?;
                 InventoryEvent::StockCounted(StockCounted {
                     site,
                     counted,
@@ -222,6 +226,22 @@ fn active<'a>(state: Option<&'a Item>, id: &Uuid) -> Result<&'a Item, Rejection>
 
 fn site(site: &str) -> Result<String, Rejection> {
     text(site, 40, "invalid_site", "A site's name")
+}
+
+/// Rejects a change of `delta` units that would take the item's total past what an i64 holds;
+/// every site holds 0 or more, so each site's quantity then fits as well.
+fn fits(item: &Item, delta: i64) -> Result<(), Rejection> {
+    let total = item
+        .stock
+        .values()
+        .try_fold(0_i64, |total, qty| total.checked_add(*qty));
+    if total.and_then(|total| total.checked_add(delta)).is_none() {
+        return Err(Rejection::new(
+            "invalid_quantity",
+            format!("{} cannot hold {delta} more {}.", item.name, item.unit),
+        ));
+    }
+    Ok(())
 }
 
 fn at_least(min: i64, value: i64, what: &str) -> Result<i64, Rejection> {

@@ -1,0 +1,70 @@
+//! The command line: `annals-server serve | token`, configured by flags or ANNALS_* variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The annals server.
+#[derive(Debug, Parser)]
+#[command(name = "annals-server", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives and which rules decide it.
+#[derive(Debug, clap::Args)]
+pub struct Storage {
+    /// The database: sqlite://PATH (embedded, the default) or postgres://...
+    #[arg(long, env = "ANNALS_DATABASE", default_value = "sqlite://annals.db")]
+    pub database: String,
+    /// The domain whose rules decide commands: inventory or bank.
+    #[arg(long, env = "ANNALS_DOMAIN", default_value = "inventory")]
+    pub domain: String,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        /// The address to listen on. Without a secret only loopback addresses are allowed.
+        #[arg(long, env = "ANNALS_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The database and domain.
+        #[command(flatten)]
+        storage: Storage,
+        /// The HS256 secret for bearer tokens. Without it the server runs in local mode.
+        #[arg(long, env = "ANNALS_AUTH_SECRET", hide_env_values = true)]
+        auth_secret: Option<String>,
+        /// A folder of static files (the app) served under `/`.
+        #[arg(long, env = "ANNALS_STATIC")]
+        r#static: Option<PathBuf>,
+        /// Largest request body, in bytes.
+        #[arg(long, env = "ANNALS_MAX_BODY", default_value_t = 1024 * 1024)]
+        max_body: usize,
+        /// Most open subscriptions per token subject.
+        #[arg(long, env = "ANNALS_MAX_SUBSCRIPTIONS", default_value_t = 64)]
+        max_subscriptions: usize,
+    },
+    /// Print a signed token.
+    Token {
+        /// The HS256 secret the server uses.
+        #[arg(long, env = "ANNALS_AUTH_SECRET", hide_env_values = true)]
+        auth_secret: String,
+        /// The subject.
+        #[arg(long, default_value = "admin")]
+        sub: String,
+        /// The tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Comma-separated scopes: read, write, admin.
+        #[arg(long, default_value = "read,write")]
+        scopes: String,
+        /// How long the token lives, in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+    },
+}

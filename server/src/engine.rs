@@ -1,0 +1,360 @@
+//! The write path shared by both backends: decide commands with annals-core against the
+//! stored state, number their events, fold them into stream states and read models, and hand
+//! the backend one set of writes for the transaction.
+
+use std::collections::HashMap;
+
+use annals_core::protocol::{AppendRequest, AppendResponse, CommandRequest, CommandResult};
+use annals_core::{
+    CommandData, Domain, Envelope, EventData, Meta, Position, Rejection, StreamState, Uuid,
+    ViewSet, category_of, execute,
+};
+use serde_json::value::RawValue;
+
+use crate::store::{
+    AppendRefusal, EventRow, RowWrite, StoreError, StoredStream, WriteReply, WriteRequest, WriteTx,
+    Writes,
+};
+
+/// Carries out one write request inside `tx`.
+pub async fn apply<D: Domain, T: WriteTx>(
+    tx: &mut T,
+    request: &WriteRequest,
+) -> Result<WriteReply, StoreError> {
+    match request {
+        WriteRequest::Commands {
+            actor,
+            at,
+            commands,
+        } => {
+            let (results, head) = push::<D, T>(tx, actor, *at, commands).await?;
+            Ok(WriteReply::Commands { results, head })
+        }
+        WriteRequest::Append {
+            actor,
+            at,
+            stream,
+            request,
+        } => Ok(WriteReply::Append(
+            append::<D, T>(tx, actor, *at, stream, request).await?,
+        )),
+    }
+}
+
+/// The working set of one transaction: stream states as they change, and new events.
+struct Batch<D: Domain> {
+    head: Position,
+    streams: HashMap<String, StreamState<D>>,
+    touched: Vec<String>,
+    events: Vec<Envelope<D::Event>>,
+    empty: StreamState<D>,
+}
+
+impl<D: Domain> Batch<D> {
+    async fn load<T: WriteTx>(tx: &mut T, names: Vec<String>) -> Result<Self, StoreError> {
+        let head = tx.head().await?;
+        let stored = tx.streams(&names).await?;
+        let mut streams = HashMap::with_capacity(names.len());
+        for name in names {
+            let state = match stored.get(&name) {
+                None => StreamState::default(),
+                Some(s) if s.state_version == D::STATE_VERSION => StreamState {
+                    state: serde_json::from_str(&s.state)?,
+                    version: s.version,
+                },
+                // Folded by another reducer version: rebuild it from the log.
+                Some(_) => {
+                    let rows = tx.stream_events(&name).await?;
+                    let events = decode_rows::<D>(&rows)?;
+                    StreamState::fold(&events)
+                }
+            };
+            streams.insert(name, state);
+        }
+        let (touched, events, empty) = (Vec::new(), Vec::new(), StreamState::default());
+        Ok(Batch {
+            head,
+            streams,
+            touched,
+            events,
+            empty,
+        })
+    }
+
+    fn stream(&self, name: &str) -> &StreamState<D> {
+        self.streams.get(name).unwrap_or(&self.empty)
+    }
+
+    /// Numbers new events, folds them into their streams and keeps them for writing.
+    fn record(&mut self, events: Vec<Envelope<D::Event>>) -> Vec<Envelope<D::Event>> {
+        events
+            .into_iter()
+            .map(|mut envelope| {
+                self.head += 1;
+                envelope.position = Some(self.head);
+                let stream = self.streams.entry(envelope.stream.clone()).or_default();
+                stream.apply(&envelope);
+                if !self.touched.contains(&envelope.stream) {
+                    self.touched.push(envelope.stream.clone());
+                }
+                self.events.push(envelope.clone());
+                envelope
+            })
+            .collect()
+    }
+
+    /// Folds the new events into the read models and gathers every write.
+    async fn finish<T: WriteTx>(
+        self,
+        tx: &mut T,
+        results: Vec<(Uuid, String)>,
+    ) -> Result<Writes, StoreError> {
+        let mut writes = Writes {
+            head: self.head,
+            results,
+            ..Writes::default()
+        };
+        if self.events.is_empty() {
+            if !writes.results.is_empty() {
+                tx.write(&writes).await?;
+            }
+            return Ok(writes);
+        }
+        let mut views = ViewSet::<D>::default();
+        for view in views.iter_mut() {
+            let mut keys: Vec<String> = self
+                .events
+                .iter()
+                .filter_map(|envelope| view.key_of(envelope))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            for (key, row) in tx.rows(view.name(), &keys).await? {
+                view.load(&key, serde_json::from_str(&row)?)?;
+            }
+            view.take_changes();
+            writes.views.push((view.name(), view.version()));
+        }
+        for envelope in &self.events {
+            views.apply(envelope);
+        }
+        for view in views.iter_mut() {
+            for (key, row) in view.take_changes() {
+                let listed = view.is_listed(&key);
+                let row = row.map(|row| row.to_string());
+                writes.rows.push(RowWrite {
+                    view: view.name(),
+                    key,
+                    row,
+                    listed,
+                });
+            }
+        }
+        for name in &self.touched {
+            let stream = &self.streams[name];
+            let state = serde_json::to_string(&stream.state)?;
+            let stored = StoredStream {
+                version: stream.version,
+                state_version: D::STATE_VERSION,
+                state,
+            };
+            writes.streams.push((name.clone(), stored));
+        }
+        writes.events = self
+            .events
+            .iter()
+            .map(event_row)
+            .collect::<Result<_, _>>()?;
+        tx.write(&writes).await?;
+        Ok(writes)
+    }
+}
+
+/// Decides a batch of commands in order. A command id seen before returns its first result.
+async fn push<D: Domain, T: WriteTx>(
+    tx: &mut T,
+    actor: &str,
+    at: i64,
+    commands: &[CommandRequest],
+) -> Result<(Vec<Box<RawValue>>, Position), StoreError> {
+    let ids: Vec<Uuid> = commands.iter().map(|c| c.id).collect();
+    let mut known = tx.results(&ids).await?;
+    let decoded: Vec<Result<D::Command, Rejection>> = commands
+        .iter()
+        .map(|c| {
+            D::Command::decode(&c.command_type, c.data.clone())
+                .map_err(|err| Rejection::new(&err.code, err.message))
+        })
+        .collect();
+    let mut names: Vec<String> = decoded.iter().flatten().flat_map(D::streams).collect();
+    names.sort();
+    names.dedup();
+    let mut batch = Batch::<D>::load(tx, names).await?;
+    let mut out = Vec::with_capacity(commands.len());
+    let mut fresh = Vec::new();
+    for (request, command) in commands.iter().zip(decoded) {
+        if let Some(result) = known.get(&request.id) {
+            out.push(RawValue::from_string(result.clone())?);
+            continue;
+        }
+        let meta = Meta {
+            command: request.id,
+            actor: actor.to_owned(),
+            at,
+        };
+        let result = match command.and_then(|command| decide(&batch, &command, &meta, request)) {
+            Ok(events) => CommandResult::Accepted {
+                id: request.id,
+                events: batch.record(events),
+            },
+            Err(rejection) => CommandResult::Rejected {
+                id: request.id,
+                code: rejection.code,
+                message: rejection.message,
+            },
+        };
+        let json = serde_json::to_string(&result)?;
+        known.insert(request.id, json.clone());
+        fresh.push((request.id, json.clone()));
+        out.push(RawValue::from_string(json)?);
+    }
+    let writes = batch.finish(tx, fresh).await?;
+    Ok((out, writes.head))
+}
+
+fn decide<D: Domain>(
+    batch: &Batch<D>,
+    command: &D::Command,
+    meta: &Meta,
+    request: &CommandRequest,
+) -> Result<Vec<Envelope<D::Event>>, Rejection> {
+    for (stream, expected) in request.expected.iter().flatten() {
+        let actual = batch.stream(stream).version;
+        if actual != *expected {
+            return Err(Rejection::new(
+                "wrong_expected_version",
+                format!("{stream} is at version {actual}, not {expected}."),
+            ));
+        }
+    }
+    let names = D::streams(command);
+    let streams: Vec<(&str, &StreamState<D>)> = names
+        .iter()
+        .map(|name| (name.as_str(), batch.stream(name)))
+        .collect();
+    execute::<D>(command, meta, &streams)
+}
+
+/// Appends raw events to one stream (admin): each must decode into a known event type.
+async fn append<D: Domain, T: WriteTx>(
+    tx: &mut T,
+    actor: &str,
+    at: i64,
+    stream: &str,
+    request: &AppendRequest,
+) -> Result<Result<AppendResponse, AppendRefusal>, StoreError> {
+    let invalid = |code, message: String| Ok(Err(AppendRefusal::Invalid { code, message }));
+    if category_of(stream) != D::CATEGORY || stream.len() <= D::CATEGORY.len() + 1 {
+        let message = format!(
+            "Streams here are named {}-<id>, not {stream:?}.",
+            D::CATEGORY
+        );
+        return invalid("invalid_stream", message);
+    }
+    if request.events.is_empty() {
+        return invalid(
+            "invalid_body",
+            "An append needs at least one event.".to_owned(),
+        );
+    }
+    let mut events = Vec::with_capacity(request.events.len());
+    for (index, new) in request.events.iter().enumerate() {
+        let Some(current) = D::Event::schema_of(&new.event_type) else {
+            let message = format!("Event {index} has an unknown type {:?}.", new.event_type);
+            return invalid("unknown_event_type", message);
+        };
+        let data = serde_json::value::to_raw_value(&new.data)?;
+        match D::Event::decode(&new.event_type, new.schema.unwrap_or(current), &data) {
+            Ok(event) => events.push(event),
+            Err(err) => return invalid("invalid_event", format!("Event {index}: {}", err.message)),
+        }
+    }
+    let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
+    let seen = tx.events_by_id(stream, &ids).await?;
+    if !seen.is_empty() {
+        // A retry: answer with what the first append recorded.
+        return Ok(Ok(AppendResponse {
+            first_version: seen.iter().map(|e| e.version).min().unwrap_or(0),
+            last_version: seen.iter().map(|e| e.version).max().unwrap_or(0),
+            positions: seen.iter().map(|e| e.position).collect(),
+        }));
+    }
+    let mut batch = Batch::<D>::load(tx, vec![stream.to_owned()]).await?;
+    let actual = batch.stream(stream).version;
+    if !request.expected_version.admits(actual) {
+        let expected = serde_json::to_value(request.expected_version)?;
+        return Ok(Err(AppendRefusal::WrongExpectedVersion {
+            expected,
+            actual,
+        }));
+    }
+    let envelopes = request
+        .events
+        .iter()
+        .zip(events)
+        .enumerate()
+        .map(|(index, (new, event))| Envelope {
+            id: new.id,
+            stream: stream.to_owned(),
+            version: actual + index as u64 + 1,
+            position: None,
+            event,
+            meta: new.meta.clone().unwrap_or(Meta {
+                command: new.id,
+                actor: actor.to_owned(),
+                at,
+            }),
+        })
+        .collect();
+    let recorded = batch.record(envelopes);
+    batch.finish(tx, Vec::new()).await?;
+    Ok(Ok(AppendResponse {
+        first_version: actual + 1,
+        last_version: actual + recorded.len() as u64,
+        positions: recorded.iter().filter_map(|e| e.position).collect(),
+    }))
+}
+
+/// A recorded envelope as a stored row.
+pub fn event_row<E: EventData>(envelope: &Envelope<E>) -> Result<EventRow, StoreError> {
+    let raw = envelope.to_raw();
+    Ok(EventRow {
+        position: envelope.position.unwrap_or(0),
+        stream: envelope.stream.clone(),
+        version: envelope.version,
+        id: envelope.id,
+        event_type: raw.event.event_type,
+        schema: raw.event.schema,
+        data: raw.event.data.to_string(),
+        meta: serde_json::to_string(&envelope.meta)?,
+    })
+}
+
+/// Stored rows decoded into a domain's envelopes, upcasting older schemas.
+pub fn decode_rows<D: Domain>(rows: &[EventRow]) -> Result<Vec<Envelope<D::Event>>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let data = RawValue::from_string(row.data.clone())?;
+            let event = D::Event::decode(&row.event_type, row.schema, &data)
+                .map_err(|err| StoreError(format!("event at {}: {err}", row.position)))?;
+            Ok(Envelope {
+                id: row.id,
+                stream: row.stream.clone(),
+                version: row.version,
+                position: Some(row.position),
+                event,
+                meta: serde_json::from_str(&row.meta)?,
+            })
+        })
+        .collect()
+}

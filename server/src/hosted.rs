@@ -1,0 +1,105 @@
+//! The domain a server hosts, with its types erased so the HTTP layer can stay generic.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use annals_core::protocol::CommandRequest;
+use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet};
+use serde_json::Value;
+
+use crate::engine::decode_rows;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{EventRow, Store, StoreError, StoredStream};
+
+/// One domain of annals-core, as the server needs it.
+pub trait Hosted: Send + Sync {
+    /// The domain's name (`inventory`, `bank`).
+    fn name(&self) -> &'static str;
+    /// Its stream category (`item`, `account`).
+    fn category(&self) -> &'static str;
+    /// Checks that a command decodes into one of the domain's command types.
+    fn check_command(&self, command: &CommandRequest) -> Result<(), DecodeError>;
+    /// The views: name and whether it is one value rather than keyed rows.
+    fn views(&self) -> Vec<(&'static str, bool)>;
+    /// Whether a stored state was folded by this code's reducer.
+    fn current_state_is_stored(&self, stored: &StoredStream) -> bool;
+    /// A stream's state as JSON: the stored one when it is current, else folded from `events`.
+    fn current_state(
+        &self,
+        stored: &StoredStream,
+        events: &[EventRow],
+    ) -> Result<Value, StoreError>;
+    /// The state after the first `version` of `events` (time travel).
+    fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError>;
+    /// Opens a SQLite store whose writer decides this domain's commands.
+    fn open_sqlite(&self, path: &str) -> Result<Arc<dyn Store>, StoreError>;
+}
+
+/// [`Hosted`] for a domain type.
+pub struct Host<D>(PhantomData<D>);
+
+impl<D> Default for Host<D> {
+    fn default() -> Self {
+        Host(PhantomData)
+    }
+}
+
+/// The domain named `name`, if annals knows it.
+pub fn by_name(name: &str) -> Option<Arc<dyn Hosted>> {
+    match name {
+        "inventory" => Some(Arc::new(
+            Host::<annals_core::inventory::Inventory>::default(),
+        )),
+        "bank" => Some(Arc::new(Host::<annals_core::bank::Bank>::default())),
+        _ => None,
+    }
+}
+
+impl<D: Domain + Send + Sync> Hosted for Host<D> {
+    fn name(&self) -> &'static str {
+        D::NAME
+    }
+
+    fn category(&self) -> &'static str {
+        D::CATEGORY
+    }
+
+    fn check_command(&self, command: &CommandRequest) -> Result<(), DecodeError> {
+        D::Command::decode(&command.command_type, command.data.clone()).map(drop)
+    }
+
+    fn views(&self) -> Vec<(&'static str, bool)> {
+        let views = ViewSet::<D>::default();
+        let names = views.names();
+        names
+            .into_iter()
+            .map(|(name, _)| (name, views.view(name).is_some_and(|v| v.is_single())))
+            .collect()
+    }
+
+    fn current_state_is_stored(&self, stored: &StoredStream) -> bool {
+        stored.state_version == D::STATE_VERSION
+    }
+
+    fn current_state(
+        &self,
+        stored: &StoredStream,
+        events: &[EventRow],
+    ) -> Result<Value, StoreError> {
+        if stored.state_version == D::STATE_VERSION {
+            return Ok(serde_json::from_str(&stored.state)?);
+        }
+        self.state_at(events, stored.version)
+    }
+
+    fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError> {
+        let events = decode_rows::<D>(events)?;
+        Ok(serde_json::to_value(
+            StreamState::<D>::at(&events, version).state,
+        )?)
+    }
+
+    fn open_sqlite(&self, path: &str) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(SqliteStore::open::<D>(path)?)
+    }
+}

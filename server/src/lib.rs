@@ -1,0 +1,58 @@
+//! annals-server: the HTTP API of annals over SQLite (embedded) or PostgreSQL.
+//!
+//! Every command is decided again here with the same annals-core rules the browser ran; the
+//! store appends its events with gap-free positions and updates the read models in the same
+//! transaction. `main.rs` parses the command line and calls [`serve`].
+
+pub mod auth;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod hosted;
+pub mod routes;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use routes::{AppState, Limits, Metrics};
+
+/// The application: the API router over `state`.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Builds the shared state for a store and domain.
+pub fn state(
+    store: Arc<dyn store::Store>,
+    domain: Arc<dyn hosted::Hosted>,
+    keys: Option<auth::Keys>,
+    limits: Limits,
+) -> AppState {
+    AppState {
+        store,
+        domain,
+        keys,
+        limits,
+        metrics: Arc::new(Metrics::default()),
+        subscriptions: Arc::default(),
+    }
+}

@@ -1,0 +1,71 @@
+//! `GET /v1/events?after=P&limit=N`: the tenant's global log.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{AppState, Params, json_text};
+use crate::auth::{Caller, Scope};
+use crate::error::ApiError;
+use crate::store::EventRow;
+
+/// Most events one page returns.
+pub const MAX_PAGE: u32 = 10_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/events", get(pull))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    after: u64,
+    limit: Option<u32>,
+}
+
+/// Checks a page size: absent means `default`; 0 or more than [`MAX_PAGE`] is refused.
+pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(limit @ 1..=MAX_PAGE) => Ok(limit),
+        Some(limit) => Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("limit must be 1 to {MAX_PAGE}, not {limit}."),
+        )),
+    }
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(page): Params<Page>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let limit = page_limit(page.limit, 1000)?;
+    let log = state
+        .store
+        .events_after(&caller.tenant, page.after, limit)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(json_text(format!(
+        r#"{{"events":{},"head":{}}}"#,
+        events_json(&log.events),
+        log.head
+    )))
+}
+
+/// Stored events as a JSON array of envelopes.
+pub fn events_json(events: &[EventRow]) -> String {
+    let mut out = String::with_capacity(events.len() * 256 + 2);
+    out.push('[');
+    for (index, event) in events.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(&event.to_json());
+    }
+    out.push(']');
+    out
+}

@@ -1,0 +1,160 @@
+//! One stream: its events, its decided state (at any version), and raw appends (admin).
+
+use annals_core::protocol::AppendRequest;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::events::{events_json, page_limit};
+use super::{AppState, Body, Metrics, Params, json_text, now_millis};
+use crate::auth::{Caller, Scope};
+use crate::error::ApiError;
+use crate::store::{AppendRefusal, WriteReply, WriteRequest};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/streams/{stream}", get(events))
+        .route("/v1/streams/{stream}/state", get(state_of))
+        .route("/v1/streams/{stream}/events", axum::routing::post(append))
+}
+
+#[derive(Deserialize)]
+struct Range {
+    #[serde(default)]
+    from: u64,
+    limit: Option<u32>,
+}
+
+fn not_found(stream: &str) -> ApiError {
+    ApiError::not_found(
+        "stream_not_found",
+        format!("There is no stream {stream:?}."),
+    )
+}
+
+fn check_name(stream: &str) -> Result<(), ApiError> {
+    if stream.is_empty() || stream.len() > 200 {
+        return Err(ApiError::bad_request(
+            "invalid_stream",
+            "A stream name is 1 to 200 characters.",
+        ));
+    }
+    Ok(())
+}
+
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(stream): Path<String>,
+    Params(range): Params<Range>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    check_name(&stream)?;
+    let limit = page_limit(range.limit, 1000)?;
+    let (events, version) = state
+        .store
+        .stream_events(&caller.tenant, &stream, range.from.max(1), limit)
+        .await
+        .map_err(ApiError::internal)?;
+    if version == 0 {
+        return Err(not_found(&stream));
+    }
+    let name = serde_json::Value::from(stream.as_str());
+    Ok(json_text(format!(
+        r#"{{"stream":{name},"version":{version},"events":{}}}"#,
+        events_json(&events)
+    )))
+}
+
+#[derive(Deserialize)]
+struct At {
+    at: Option<u64>,
+}
+
+async fn state_of(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(stream): Path<String>,
+    Params(At { at }): Params<At>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Scope::Read)?;
+    check_name(&stream)?;
+    let stored = state
+        .store
+        .stream_state(&caller.tenant, &stream)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(stored) = stored else {
+        return Err(not_found(&stream));
+    };
+    if at.is_some_and(|at| at > stored.version) {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!(
+                "The stream is at version {}; at cannot be later.",
+                stored.version
+            ),
+        ));
+    }
+    let needs_events = at.is_some() || !state.domain.current_state_is_stored(&stored);
+    let events = if needs_events {
+        let (events, _) = state
+            .store
+            .stream_events(&caller.tenant, &stream, 1, u32::MAX)
+            .await
+            .map_err(ApiError::internal)?;
+        events
+    } else {
+        Vec::new()
+    };
+    let (version, value) = match at {
+        Some(at) => (at, state.domain.state_at(&events, at)),
+        None => (stored.version, state.domain.current_state(&stored, &events)),
+    };
+    let value = value.map_err(ApiError::internal)?;
+    Ok(Json(
+        json!({ "stream": stream, "version": version, "state": value }),
+    ))
+}
+
+async fn append(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(stream): Path<String>,
+    Body(request): Body<AppendRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    check_name(&stream)?;
+    let count = request.events.len() as u64;
+    let request = WriteRequest::Append {
+        actor: caller.sub.clone(),
+        at: now_millis(),
+        stream,
+        request,
+    };
+    let reply = state
+        .store
+        .submit(&caller.tenant, request)
+        .await
+        .map_err(ApiError::internal)?;
+    match reply {
+        WriteReply::Append(Ok(response)) => {
+            Metrics::add(&state.metrics.appended, count);
+            Ok(json_text(
+                serde_json::to_string(&response).map_err(ApiError::internal)?,
+            ))
+        }
+        WriteReply::Append(Err(AppendRefusal::Invalid { code, message })) => {
+            Err(ApiError::bad_request(code, message))
+        }
+        WriteReply::Append(Err(AppendRefusal::WrongExpectedVersion { expected, actual })) => {
+            Err(ApiError::WrongExpectedVersion { expected, actual })
+        }
+        WriteReply::Commands { .. } => Err(ApiError::internal(
+            "the writer answered an append with another reply",
+        )),
+    }
+}

@@ -1,0 +1,122 @@
+//! `GET /v1/subscribe?after=P`: the live log as Server-Sent Events. Each event's `id:` is its
+//! position, so a client resumes with `Last-Event-ID`; comments keep idle connections alive.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+
+use super::{AppState, Metrics, Params};
+use crate::auth::{Caller, Scope};
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/subscribe", get(subscribe))
+}
+
+#[derive(Deserialize)]
+struct From {
+    #[serde(default)]
+    after: u64,
+}
+
+/// Releases a subscription slot when the connection closes.
+struct Slot {
+    state: AppState,
+    subject: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .state
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.subject) {
+            *count = count.saturating_sub(1);
+        }
+        self.state
+            .metrics
+            .subscribers
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+async fn subscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(From { after }): Params<From>,
+) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    caller.require(Scope::Read)?;
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let after = match resume {
+        Some(id) => id.trim().parse::<u64>().map_err(|_| {
+            ApiError::bad_request("invalid_parameter", "Last-Event-ID must be a position.")
+        })?,
+        None => after,
+    };
+    let subject = format!("{}/{}", caller.tenant, caller.sub);
+    {
+        let mut open = state
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(subject.clone()).or_default();
+        if *count >= state.limits.subscriptions {
+            return Err(ApiError::TooMany(format!(
+                "At most {} subscriptions may be open per token.",
+                state.limits.subscriptions
+            )));
+        }
+        *count += 1;
+    }
+    Metrics::add(&state.metrics.subscribers, 1);
+    let slot = Arc::new(Slot {
+        state: state.clone(),
+        subject,
+    });
+    let heads = state.store.watch(&caller.tenant);
+    let tenant = caller.tenant.clone();
+    let events = stream::unfold((after, heads, slot), move |(after, mut heads, slot)| {
+        let store = state.store.clone();
+        let tenant = tenant.clone();
+        async move {
+            loop {
+                match store.events_after(&tenant, after, 500).await {
+                    Ok(page) if !page.events.is_empty() => {
+                        let last = page.events.last().map_or(after, |e| e.position);
+                        let batch: Vec<Result<Event, std::convert::Infallible>> = page
+                            .events
+                            .iter()
+                            .map(|e| {
+                                Ok(Event::default()
+                                    .id(e.position.to_string())
+                                    .data(e.to_json()))
+                            })
+                            .collect();
+                        return Some((stream::iter(batch), (last, heads, slot)));
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "a subscription could not read the log");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                }
+                // Wait for the head to move (a commit here, or a notification from another
+                // node), re-reading now and then in case a wake-up was missed.
+                let _ = tokio::time::timeout(Duration::from_secs(5), heads.changed()).await;
+            }
+        }
+    })
+    .flatten();
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

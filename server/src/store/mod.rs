@@ -1,0 +1,328 @@
+//! Storage: one trait, two backends (SQLite embedded, PostgreSQL at scale), one file each.
+//!
+//! Writes go through a single writer per process that groups concurrent requests into one
+//! transaction per tenant ("group commit"); inside it the [`engine`](crate::engine) decides
+//! commands with annals-core against state read under the tenant's lock, so positions are
+//! assigned in commit order with no gaps, and read models change in the same transaction.
+
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use annals_core::protocol::{AppendRequest, CommandRequest};
+use annals_core::{Position, Uuid, Version};
+use serde_json::value::RawValue;
+use tokio::sync::watch;
+
+/// A boxed future, so [`Store`] can live behind `Arc<dyn Store>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A failure of the database itself (never of the caller's input).
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError(format!("sqlite: {err}"))
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        StoreError(format!("postgres: {err}"))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(err: serde_json::Error) -> Self {
+        StoreError(format!("stored json: {err}"))
+    }
+}
+
+/// One stored event, its payload and metadata kept as the JSON text they were written as.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// Global position within the tenant's log.
+    pub position: Position,
+    /// The stream.
+    pub stream: String,
+    /// The stream version after it.
+    pub version: Version,
+    /// The event id.
+    pub id: Uuid,
+    /// The event type.
+    pub event_type: String,
+    /// The payload's schema.
+    pub schema: u32,
+    /// The payload, JSON text.
+    pub data: String,
+    /// The metadata, JSON text.
+    pub meta: String,
+}
+
+impl EventRow {
+    /// The envelope's wire JSON, written straight from the stored text without re-parsing it.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(160 + self.data.len() + self.meta.len());
+        out.push_str(r#"{"id":""#);
+        out.push_str(&self.id.to_string());
+        out.push_str(r#"","stream":"#);
+        push_json_str(&mut out, &self.stream);
+        out.push_str(&format!(
+            r#","version":{},"position":{},"type":"#,
+            self.version, self.position
+        ));
+        push_json_str(&mut out, &self.event_type);
+        out.push_str(&format!(r#","schema":{},"data":"#, self.schema));
+        out.push_str(&self.data);
+        out.push_str(r#","meta":"#);
+        out.push_str(&self.meta);
+        out.push('}');
+        out
+    }
+}
+
+fn push_json_str(out: &mut String, value: &str) {
+    out.push_str(&serde_json::Value::from(value).to_string());
+}
+
+/// A stream's stored state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredStream {
+    /// The version it reflects.
+    pub version: Version,
+    /// The reducer version that folded it.
+    pub state_version: u32,
+    /// The state, JSON text.
+    pub state: String,
+}
+
+/// One stored read-model row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowWrite {
+    /// The view.
+    pub view: &'static str,
+    /// The row's key.
+    pub key: String,
+    /// The row as JSON text, or `None` to delete it.
+    pub row: Option<String>,
+    /// Whether the row shows in the view's value.
+    pub listed: bool,
+}
+
+/// Everything one transaction writes for one tenant.
+#[derive(Debug, Default)]
+pub struct Writes {
+    /// The head after the transaction.
+    pub head: Position,
+    /// New events, in position order.
+    pub events: Vec<EventRow>,
+    /// Stream states to upsert.
+    pub streams: Vec<(String, StoredStream)>,
+    /// View rows to upsert or delete.
+    pub rows: Vec<RowWrite>,
+    /// Views whose position moves to `head`.
+    pub views: Vec<(&'static str, u32)>,
+    /// Command results to remember, by command id.
+    pub results: Vec<(Uuid, String)>,
+}
+
+/// The transaction the [`engine`](crate::engine) works in: one tenant, its write lock held.
+///
+/// Implemented by each backend and driven on that backend's single writer thread, so its
+/// futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait WriteTx {
+    /// The tenant's head position.
+    async fn head(&mut self) -> Result<Position, StoreError>;
+    /// Stored results of these command ids, as JSON text.
+    async fn results(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StoreError>;
+    /// Stored states of these streams.
+    async fn streams(
+        &mut self,
+        names: &[String],
+    ) -> Result<HashMap<String, StoredStream>, StoreError>;
+    /// Every event of a stream, in version order (to rebuild a stale state).
+    async fn stream_events(&mut self, stream: &str) -> Result<Vec<EventRow>, StoreError>;
+    /// Stored rows of one view under these keys, as JSON text.
+    async fn rows(
+        &mut self,
+        view: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError>;
+    /// Events of a stream with these ids (for idempotent raw appends).
+    async fn events_by_id(
+        &mut self,
+        stream: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<EventRow>, StoreError>;
+    /// Writes everything, moving the head.
+    async fn write(&mut self, writes: &Writes) -> Result<(), StoreError>;
+}
+
+/// A write for the writer thread.
+#[derive(Clone, Debug)]
+pub enum WriteRequest {
+    /// `POST /v1/commands`.
+    Commands {
+        /// Who sent them.
+        actor: String,
+        /// When they arrived, milliseconds since the epoch.
+        at: i64,
+        /// The commands, already checked to decode.
+        commands: Vec<CommandRequest>,
+    },
+    /// `POST /v1/streams/{stream}/events`.
+    Append {
+        /// Who sent them.
+        actor: String,
+        /// When they arrived, milliseconds since the epoch.
+        at: i64,
+        /// The stream.
+        stream: String,
+        /// The events and the expected version.
+        request: AppendRequest,
+    },
+}
+
+/// The writer's answer.
+#[derive(Debug)]
+pub enum WriteReply {
+    /// One result per command (JSON text of a `CommandResult`), and the head after.
+    Commands {
+        /// One `CommandResult` per command, as JSON text.
+        results: Vec<Box<RawValue>>,
+        /// The head after the transaction.
+        head: Position,
+    },
+    /// The raw append's outcome.
+    Append(Result<annals_core::protocol::AppendResponse, AppendRefusal>),
+}
+
+/// Why a raw append was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AppendRefusal {
+    /// An event did not decode into a known type (400).
+    Invalid {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// A sentence for people.
+        message: String,
+    },
+    /// The stream was not at the expected version (409).
+    WrongExpectedVersion {
+        /// What the caller expected.
+        expected: serde_json::Value,
+        /// The stream's version.
+        actual: Version,
+    },
+}
+
+/// A page of the log.
+#[derive(Debug, Default)]
+pub struct LogPage {
+    /// Events in position order.
+    pub events: Vec<EventRow>,
+    /// The tenant's head.
+    pub head: Position,
+}
+
+/// A stored read model or row.
+#[derive(Debug, Default)]
+pub struct ViewRows {
+    /// The position the view reflects.
+    pub position: Position,
+    /// `(key, row JSON)` pairs, listed rows only.
+    pub rows: Vec<(String, String)>,
+}
+
+/// A database holding every tenant's log, stream states, read models and command results.
+pub trait Store: Send + Sync {
+    /// Applies one write in the writer's next transaction and returns its outcome once that
+    /// transaction has committed durably.
+    fn submit(
+        &self,
+        tenant: &str,
+        request: WriteRequest,
+    ) -> BoxFuture<'_, Result<WriteReply, StoreError>>;
+    /// Up to `limit` events after `after`, and the head.
+    fn events_after(
+        &self,
+        tenant: &str,
+        after: Position,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<LogPage, StoreError>>;
+    /// Up to `limit` events of one stream from version `from`, and the stream's version.
+    fn stream_events(
+        &self,
+        tenant: &str,
+        stream: &str,
+        from: Version,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<(Vec<EventRow>, Version), StoreError>>;
+    /// A stream's stored state.
+    fn stream_state(
+        &self,
+        tenant: &str,
+        stream: &str,
+    ) -> BoxFuture<'_, Result<Option<StoredStream>, StoreError>>;
+    /// A view's listed rows (all of them, or the one under `key`).
+    fn view_rows(
+        &self,
+        tenant: &str,
+        view: &str,
+        key: Option<&str>,
+    ) -> BoxFuture<'_, Result<ViewRows, StoreError>>;
+    /// Whether the database answers.
+    fn check(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The tenant's head, updated whenever a transaction commits anywhere (this process or,
+    /// for PostgreSQL, another node).
+    fn watch(&self, tenant: &str) -> watch::Receiver<Position>;
+}
+
+/// Heads of tenants, shared by a store and its subscribers.
+#[derive(Default)]
+pub struct Heads {
+    heads: std::sync::Mutex<HashMap<String, watch::Sender<Position>>>,
+}
+
+impl Heads {
+    /// A receiver of the tenant's head.
+    pub fn watch(&self, tenant: &str) -> watch::Receiver<Position> {
+        let mut heads = self
+            .heads
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        heads
+            .entry(tenant.to_owned())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// Moves the tenant's head forward, waking its subscribers.
+    pub fn advance(&self, tenant: &str, head: Position) {
+        let mut heads = self
+            .heads
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let sender = heads
+            .entry(tenant.to_owned())
+            .or_insert_with(|| watch::channel(0).0);
+        sender.send_if_modified(|current| {
+            let moved = head > *current;
+            *current = (*current).max(head);
+            moved
+        });
+    }
+}

@@ -1,0 +1,535 @@
+//! The embedded backend: one SQLite file in WAL mode. A single writer thread commits groups
+//! of requests (`synchronous=FULL`, so an acknowledged append survives a crash); reads use a
+//! small pool of their own connections.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use annals_core::{Domain, Position, Uuid, Version};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{oneshot, watch};
+
+use super::{
+    BoxFuture, EventRow, Heads, LogPage, Store, StoreError, StoredStream, ViewRows, WriteReply,
+    WriteRequest, WriteTx, Writes,
+};
+use crate::engine;
+
+/// Most requests the writer folds into one transaction.
+const GROUP: usize = 512;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE tenants (
+    tenant TEXT PRIMARY KEY,
+    head INTEGER NOT NULL
+);
+CREATE TABLE events (
+    tenant TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    schema INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    PRIMARY KEY (tenant, position)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX events_by_stream ON events (tenant, stream, version);
+CREATE INDEX events_by_id ON events (tenant, id);
+CREATE TABLE streams (
+    tenant TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state_version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (tenant, stream)
+) WITHOUT ROWID;
+CREATE TABLE commands (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE TABLE views (
+    tenant TEXT NOT NULL,
+    view TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (tenant, view)
+) WITHOUT ROWID;
+CREATE TABLE view_rows (
+    tenant TEXT NOT NULL,
+    view TEXT NOT NULL,
+    key TEXT NOT NULL,
+    row TEXT NOT NULL,
+    listed INTEGER NOT NULL,
+    PRIMARY KEY (tenant, view, key)
+) WITHOUT ROWID;
+"#];
+
+struct Job {
+    tenant: String,
+    request: WriteRequest,
+    reply: oneshot::Sender<Result<WriteReply, StoreError>>,
+}
+
+/// A SQLite database file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    heads: Arc<Heads>,
+}
+
+/// The file a `sqlite://PATH` URL names.
+pub fn path_of(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .filter(|p| !p.is_empty())
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
+    )?;
+    Ok(conn)
+}
+
+/// Brings the schema up to date.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, runs migrations and starts the
+    /// writer for domain `D`.
+    pub fn open<D: Domain>(path: &str) -> Result<Arc<Self>, StoreError> {
+        let path = PathBuf::from(path);
+        let mut conn = connect(&path)?;
+        migrate(&mut conn)?;
+        let heads = Arc::new(Heads::default());
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let writer_heads = heads.clone();
+        std::thread::Builder::new()
+            .name("annals-sqlite-writer".to_owned())
+            .spawn(move || write_loop::<D>(conn, receiver, &writer_heads))
+            .map_err(|err| StoreError(format!("cannot start the writer: {err}")))?;
+        let store = SqliteStore {
+            path,
+            writer: Mutex::new(sender),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            heads,
+        };
+        Ok(Arc::new(store))
+    }
+
+    /// Runs `read` on a pooled read connection, off the async threads.
+    fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, StoreError>> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        Box::pin(async move {
+            let task = tokio::task::spawn_blocking(move || {
+                let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let conn = match pooled {
+                    Some(conn) => conn,
+                    None => connect(&path)?,
+                };
+                let result = read(&conn);
+                readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+                result
+            });
+            task.await
+                .map_err(|err| StoreError(format!("read task: {err}")))?
+        })
+    }
+}
+
+fn write_loop<D: Domain>(mut conn: Connection, jobs: mpsc::Receiver<Job>, heads: &Heads) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!(error = %err, "the sqlite writer cannot start");
+            return;
+        }
+    };
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        // One transaction per tenant, in arrival order of each tenant's first request.
+        let mut tenants: Vec<(String, Vec<Job>)> = Vec::new();
+        for job in group {
+            match tenants.iter_mut().find(|(tenant, _)| *tenant == job.tenant) {
+                Some((_, jobs)) => jobs.push(job),
+                None => tenants.push((job.tenant.clone(), vec![job])),
+            }
+        }
+        for (tenant, jobs) in tenants {
+            let outcome = runtime.block_on(commit::<D>(&mut conn, &tenant, &jobs));
+            match outcome {
+                Ok((replies, head)) => {
+                    heads.advance(&tenant, head);
+                    for (job, reply) in jobs.into_iter().zip(replies) {
+                        let _ = job.reply.send(Ok(reply));
+                    }
+                }
+                Err(err) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(StoreError(err.0.clone())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn commit<D: Domain>(
+    conn: &mut Connection,
+    tenant: &str,
+    jobs: &[Job],
+) -> Result<(Vec<WriteReply>, Position), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut write = SqliteTx { tx: &tx, tenant };
+    let mut replies = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        replies.push(engine::apply::<D, _>(&mut write, &job.request).await?);
+    }
+    let head = write.head().await?;
+    tx.commit()?;
+    Ok((replies, head))
+}
+
+struct SqliteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    tenant: &'a str,
+}
+
+fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    let id: String = row.get(3)?;
+    Ok(EventRow {
+        position: row.get(0)?,
+        stream: row.get(1)?,
+        version: row.get(2)?,
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        event_type: row.get(4)?,
+        schema: row.get(5)?,
+        data: row.get(6)?,
+        meta: row.get(7)?,
+    })
+}
+
+const EVENT_COLUMNS: &str = "position, stream, version, id, type, schema, data, meta";
+
+impl WriteTx for SqliteTx<'_> {
+    async fn head(&mut self) -> Result<Position, StoreError> {
+        head(self.tx, self.tenant)
+    }
+
+    async fn results(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StoreError> {
+        let mut select = self
+            .tx
+            .prepare_cached("SELECT result FROM commands WHERE tenant = ?1 AND id = ?2")?;
+        let mut found = HashMap::new();
+        for id in ids {
+            let result: Option<String> = select
+                .query_row(params![self.tenant, id.to_string()], |row| row.get(0))
+                .optional()?;
+            if let Some(result) = result {
+                found.insert(*id, result);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn streams(
+        &mut self,
+        names: &[String],
+    ) -> Result<HashMap<String, StoredStream>, StoreError> {
+        let mut found = HashMap::new();
+        for name in names {
+            if let Some(stream) = stream_state(self.tx, self.tenant, name)? {
+                found.insert(name.clone(), stream);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn stream_events(&mut self, stream: &str) -> Result<Vec<EventRow>, StoreError> {
+        Ok(stream_events(self.tx, self.tenant, stream, 1, u32::MAX)?.0)
+    }
+
+    async fn rows(
+        &mut self,
+        view: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut select = self.tx.prepare_cached(
+            "SELECT row FROM view_rows WHERE tenant = ?1 AND view = ?2 AND key = ?3",
+        )?;
+        let mut found = HashMap::new();
+        for key in keys {
+            let row: Option<String> = select
+                .query_row(params![self.tenant, view, key], |row| row.get(0))
+                .optional()?;
+            if let Some(row) = row {
+                found.insert(key.clone(), row);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn events_by_id(
+        &mut self,
+        stream: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let mut select = self.tx.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = ?1 AND id = ?2 AND stream = ?3"
+        ))?;
+        let mut found = Vec::new();
+        for id in ids {
+            let row = select
+                .query_row(params![self.tenant, id.to_string(), stream], event_row)
+                .optional()?;
+            found.extend(row);
+        }
+        Ok(found)
+    }
+
+    async fn write(&mut self, writes: &Writes) -> Result<(), StoreError> {
+        let tx = self.tx;
+        let tenant = self.tenant;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (tenant, position, stream, version, id, type, schema, data, meta) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for e in &writes.events {
+            insert.execute(params![
+                tenant,
+                e.position,
+                e.stream,
+                e.version,
+                e.id.to_string(),
+                e.event_type,
+                e.schema,
+                e.data,
+                e.meta
+            ])?;
+        }
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO streams (tenant, stream, version, state_version, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, stream) DO UPDATE SET \
+             version = excluded.version, state_version = excluded.state_version, \
+             state = excluded.state",
+        )?;
+        for (name, s) in &writes.streams {
+            upsert.execute(params![tenant, name, s.version, s.state_version, s.state])?;
+        }
+        let mut put_row = tx.prepare_cached(
+            "INSERT INTO view_rows (tenant, view, key, row, listed) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (tenant, view, key) DO UPDATE SET row = excluded.row, \
+             listed = excluded.listed",
+        )?;
+        let mut delete_row = tx
+            .prepare_cached("DELETE FROM view_rows WHERE tenant = ?1 AND view = ?2 AND key = ?3")?;
+        for r in &writes.rows {
+            match &r.row {
+                Some(row) => put_row.execute(params![tenant, r.view, r.key, row, r.listed])?,
+                None => delete_row.execute(params![tenant, r.view, r.key])?,
+            };
+        }
+        let mut put_view = tx.prepare_cached(
+            "INSERT INTO views (tenant, view, version, position) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (tenant, view) DO UPDATE SET version = excluded.version, \
+             position = excluded.position",
+        )?;
+        for (view, version) in &writes.views {
+            put_view.execute(params![tenant, view, version, writes.head])?;
+        }
+        let mut remember = tx.prepare_cached(
+            "INSERT INTO commands (tenant, id, result) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (tenant, id) DO NOTHING",
+        )?;
+        for (id, result) in &writes.results {
+            remember.execute(params![tenant, id.to_string(), result])?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO tenants (tenant, head) VALUES (?1, ?2) \
+             ON CONFLICT (tenant) DO UPDATE SET head = excluded.head",
+        )?
+        .execute(params![tenant, writes.head])?;
+        Ok(())
+    }
+}
+
+fn head(conn: &Connection, tenant: &str) -> Result<Position, StoreError> {
+    let head: Option<Position> = conn
+        .prepare_cached("SELECT head FROM tenants WHERE tenant = ?1")?
+        .query_row(params![tenant], |row| row.get(0))
+        .optional()?;
+    Ok(head.unwrap_or(0))
+}
+
+fn stream_state(
+    conn: &Connection,
+    tenant: &str,
+    stream: &str,
+) -> Result<Option<StoredStream>, StoreError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT version, state_version, state FROM streams WHERE tenant = ?1 AND stream = ?2",
+        )?
+        .query_row(params![tenant, stream], |row| {
+            Ok(StoredStream {
+                version: row.get(0)?,
+                state_version: row.get(1)?,
+                state: row.get(2)?,
+            })
+        })
+        .optional()?;
+    Ok(found)
+}
+
+fn stream_events(
+    conn: &Connection,
+    tenant: &str,
+    stream: &str,
+    from: Version,
+    limit: u32,
+) -> Result<(Vec<EventRow>, Version), StoreError> {
+    let mut select = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = ?1 AND stream = ?2 AND version >= ?3 \
+         ORDER BY version LIMIT ?4"
+    ))?;
+    let rows = select
+        .query_map(params![tenant, stream, from, limit], event_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let version = stream_state(conn, tenant, stream)?.map_or(0, |s| s.version);
+    Ok((rows, version))
+}
+
+impl Store for SqliteStore {
+    fn submit(
+        &self,
+        tenant: &str,
+        request: WriteRequest,
+    ) -> BoxFuture<'_, Result<WriteReply, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            tenant: tenant.to_owned(),
+            request,
+            reply,
+        };
+        let sent = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job);
+        Box::pin(async move {
+            sent.map_err(|_| StoreError("the writer has stopped".to_owned()))?;
+            answer
+                .await
+                .map_err(|_| StoreError("the writer has stopped".to_owned()))?
+        })
+    }
+
+    fn events_after(
+        &self,
+        tenant: &str,
+        after: Position,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<LogPage, StoreError>> {
+        let tenant = tenant.to_owned();
+        self.read(move |conn| {
+            let _snapshot = conn.unchecked_transaction()?;
+            let mut select = conn.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = ?1 AND position > ?2 \
+                 ORDER BY position LIMIT ?3"
+            ))?;
+            let events = select
+                .query_map(params![tenant, after, limit], event_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(LogPage {
+                events,
+                head: head(conn, &tenant)?,
+            })
+        })
+    }
+
+    fn stream_events(
+        &self,
+        tenant: &str,
+        stream: &str,
+        from: Version,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<(Vec<EventRow>, Version), StoreError>> {
+        let (tenant, stream) = (tenant.to_owned(), stream.to_owned());
+        self.read(move |conn| stream_events(conn, &tenant, &stream, from, limit))
+    }
+
+    fn stream_state(
+        &self,
+        tenant: &str,
+        stream: &str,
+    ) -> BoxFuture<'_, Result<Option<StoredStream>, StoreError>> {
+        let (tenant, stream) = (tenant.to_owned(), stream.to_owned());
+        self.read(move |conn| stream_state(conn, &tenant, &stream))
+    }
+
+    fn view_rows(
+        &self,
+        tenant: &str,
+        view: &str,
+        key: Option<&str>,
+    ) -> BoxFuture<'_, Result<ViewRows, StoreError>> {
+        let (tenant, view, key) = (tenant.to_owned(), view.to_owned(), key.map(str::to_owned));
+        self.read(move |conn| {
+            let _snapshot = conn.unchecked_transaction()?;
+            let position: Option<Position> = conn
+                .prepare_cached("SELECT position FROM views WHERE tenant = ?1 AND view = ?2")?
+                .query_row(params![tenant, view], |row| row.get(0))
+                .optional()?;
+            let mut select = conn.prepare_cached(
+                "SELECT key, row FROM view_rows WHERE tenant = ?1 AND view = ?2 AND listed = 1 \
+                 AND (?3 IS NULL OR key = ?3) ORDER BY key",
+            )?;
+            let rows = select
+                .query_map(params![tenant, view, key], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ViewRows {
+                position: position.unwrap_or(0),
+                rows,
+            })
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
+    fn watch(&self, tenant: &str) -> watch::Receiver<Position> {
+        self.heads.watch(tenant)
+    }
+}
