@@ -8,8 +8,9 @@ use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSe
 use serde_json::Value;
 
 use crate::engine::decode_rows;
-use crate::store::sqlite::SqliteStore;
-use crate::store::{EventRow, Store, StoreError, StoredStream};
+use crate::store::postgres::PostgresStore;
+use crate::store::sqlite::{self, SqliteStore};
+use crate::store::{BoxFuture, EventRow, Store, StoreError, StoredStream};
 
 /// One domain of annals-core, as the server needs it.
 pub trait Hosted: Send + Sync {
@@ -31,8 +32,9 @@ pub trait Hosted: Send + Sync {
     ) -> Result<Value, StoreError>;
     /// The state after the first `version` of `events` (time travel).
     fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError>;
-    /// Opens a SQLite store whose writer decides this domain's commands.
-    fn open_sqlite(&self, path: &str) -> Result<Arc<dyn Store>, StoreError>;
+    /// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`), whose
+    /// writer decides this domain's commands.
+    fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>>;
 }
 
 /// [`Hosted`] for a domain type.
@@ -99,7 +101,17 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
         )?)
     }
 
-    fn open_sqlite(&self, path: &str) -> Result<Arc<dyn Store>, StoreError> {
-        Ok(SqliteStore::open::<D>(path)?)
+    fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>> {
+        Box::pin(async move {
+            if let Some(path) = sqlite::path_of(url) {
+                return Ok(SqliteStore::open::<D>(path)? as Arc<dyn Store>);
+            }
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                return Ok(PostgresStore::open::<D>(url).await? as Arc<dyn Store>);
+            }
+            Err(StoreError(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
+            )))
+        })
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use annals_server::auth::{Claims, Keys, Scope};
 use annals_server::cli::{Cli, Command};
-use annals_server::{Limits, hosted, store};
+use annals_server::{Limits, hosted};
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -68,7 +68,10 @@ fn run(cli: Cli) -> Result<(), String> {
             })?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
-                let store = open(&storage.database, domain.as_ref())?;
+                let store = domain
+                    .open(&storage.database)
+                    .await
+                    .map_err(|e| format!("cannot open {}: {e}", storage.database))?;
                 let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
                 if auth_secret.is_none() {
                     tracing::warn!("local mode: no --auth-secret, single tenant \"default\", loopback only");
@@ -84,20 +87,6 @@ fn run(cli: Cli) -> Result<(), String> {
             })
         }
     }
-}
-
-fn open(
-    url: &str,
-    domain: &dyn hosted::Hosted,
-) -> Result<std::sync::Arc<dyn store::Store>, String> {
-    if let Some(path) = store::sqlite::path_of(url) {
-        return domain
-            .open_sqlite(path)
-            .map_err(|e| format!("cannot open {url}: {e}"));
-    }
-    Err(format!(
-        "unsupported database URL {url:?}: use sqlite://PATH"
-    ))
 }
 
 async fn shutdown() {

@@ -5,6 +5,7 @@
 //! commands with annals-core against state read under the tenant's lock, so positions are
 //! assigned in commit order with no gaps, and read models change in the same transaction.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::HashMap;
