@@ -49,6 +49,39 @@ pub enum Command {
         #[arg(long, env = "ANNALS_MAX_SUBSCRIPTIONS", default_value_t = 64)]
         max_subscriptions: usize,
     },
+    /// Write a tenant's log to a file (or stdout) as NDJSON, one envelope per line.
+    Export {
+        /// The database and domain.
+        #[command(flatten)]
+        storage: Storage,
+        /// The tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The file to write; stdout when absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Append the envelopes of an NDJSON export to a tenant (ids, versions and metadata kept).
+    Import {
+        /// The database and domain.
+        #[command(flatten)]
+        storage: Storage,
+        /// The tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The file to read; stdin when absent.
+        #[arg(long)]
+        input: Option<PathBuf>,
+    },
+    /// Rebuild the read models of one tenant (or all) from the log.
+    Rebuild {
+        /// The database and domain.
+        #[command(flatten)]
+        storage: Storage,
+        /// The tenant; every tenant when absent.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Print a signed token.
     Token {
         /// The HS256 secret the server uses.

@@ -11,9 +11,11 @@ use annals_core::{
 };
 use serde_json::value::RawValue;
 
+use std::sync::atomic::Ordering;
+
 use crate::store::{
-    AppendRefusal, EventRow, RowWrite, StoreError, StoredStream, WriteReply, WriteRequest, WriteTx,
-    Writes,
+    AppendRefusal, EventRow, Progress, RowWrite, StoreError, StoredStream, WriteReply,
+    WriteRequest, WriteTx, Writes,
 };
 
 /// Carries out one write request inside `tx`.
@@ -38,6 +40,9 @@ pub async fn apply<D: Domain, T: WriteTx>(
         } => Ok(WriteReply::Append(
             append::<D, T>(tx, actor, *at, stream, request).await?,
         )),
+        WriteRequest::Rebuild { progress } => Ok(WriteReply::Rebuilt {
+            events: rebuild::<D, T>(tx, progress).await?,
+        }),
     }
 }
 
@@ -325,6 +330,42 @@ async fn append<D: Domain, T: WriteTx>(
     }))
 }
 
+/// Folds the tenant's whole log into fresh read models and replaces the stored ones.
+async fn rebuild<D: Domain, T: WriteTx>(
+    tx: &mut T,
+    progress: &Progress,
+) -> Result<u64, StoreError> {
+    let head = tx.head().await?;
+    progress.total.store(head, Ordering::Relaxed);
+    let mut views = ViewSet::<D>::default();
+    let mut after = 0;
+    loop {
+        let page = tx.events_page(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        for row in &page {
+            views.apply(&decode_row::<D>(row)?);
+        }
+        progress.done.store(after, Ordering::Relaxed);
+    }
+    let mut rows = Vec::new();
+    let mut names = Vec::new();
+    for view in views.iter_mut() {
+        names.push((view.name(), view.version()));
+        for (key, row) in view.rows() {
+            let listed = view.is_listed(&key);
+            rows.push(RowWrite {
+                view: view.name(),
+                key,
+                row: Some(row.to_string()),
+                listed,
+            });
+        }
+    }
+    tx.replace_views(&names, &rows, head).await?;
+    Ok(after)
+}
+
 /// A recorded envelope as a stored row.
 pub fn event_row<E: EventData>(envelope: &Envelope<E>) -> Result<EventRow, StoreError> {
     let raw = envelope.to_raw();
@@ -342,19 +383,20 @@ pub fn event_row<E: EventData>(envelope: &Envelope<E>) -> Result<EventRow, Store
 
 /// Stored rows decoded into a domain's envelopes, upcasting older schemas.
 pub fn decode_rows<D: Domain>(rows: &[EventRow]) -> Result<Vec<Envelope<D::Event>>, StoreError> {
-    rows.iter()
-        .map(|row| {
-            let data = RawValue::from_string(row.data.clone())?;
-            let event = D::Event::decode(&row.event_type, row.schema, &data)
-                .map_err(|err| StoreError(format!("event at {}: {err}", row.position)))?;
-            Ok(Envelope {
-                id: row.id,
-                stream: row.stream.clone(),
-                version: row.version,
-                position: Some(row.position),
-                event,
-                meta: serde_json::from_str(&row.meta)?,
-            })
-        })
-        .collect()
+    rows.iter().map(decode_row::<D>).collect()
+}
+
+/// One stored row decoded into a domain's envelope, upcasting an older schema.
+pub fn decode_row<D: Domain>(row: &EventRow) -> Result<Envelope<D::Event>, StoreError> {
+    let data: &RawValue = serde_json::from_str(&row.data)?;
+    let event = D::Event::decode(&row.event_type, row.schema, data)
+        .map_err(|err| StoreError(format!("event at {}: {err}", row.position)))?;
+    Ok(Envelope {
+        id: row.id,
+        stream: row.stream.clone(),
+        version: row.version,
+        position: Some(row.position),
+        event,
+        meta: serde_json::from_str(&row.meta)?,
+    })
 }

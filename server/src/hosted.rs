@@ -20,8 +20,8 @@ pub trait Hosted: Send + Sync {
     fn category(&self) -> &'static str;
     /// Checks that a command decodes into one of the domain's command types.
     fn check_command(&self, command: &CommandRequest) -> Result<(), DecodeError>;
-    /// The views: name and whether it is one value rather than keyed rows.
-    fn views(&self) -> Vec<(&'static str, bool)>;
+    /// The domain's views.
+    fn views(&self) -> Vec<ViewInfo>;
     /// Whether a stored state was folded by this code's reducer.
     fn current_state_is_stored(&self, stored: &StoredStream) -> bool;
     /// A stream's state as JSON: the stored one when it is current, else folded from `events`.
@@ -35,6 +35,17 @@ pub trait Hosted: Send + Sync {
     /// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`), whose
     /// writer decides this domain's commands.
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>>;
+}
+
+/// A view's name, reducer version and shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewInfo {
+    /// Its name.
+    pub name: &'static str,
+    /// Its reducer version.
+    pub version: u32,
+    /// Whether it is one value rather than keyed rows.
+    pub single: bool,
 }
 
 /// [`Hosted`] for a domain type.
@@ -70,12 +81,16 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
         D::Command::decode(&command.command_type, command.data.clone()).map(drop)
     }
 
-    fn views(&self) -> Vec<(&'static str, bool)> {
+    fn views(&self) -> Vec<ViewInfo> {
         let views = ViewSet::<D>::default();
         let names = views.names();
         names
             .into_iter()
-            .map(|(name, _)| (name, views.view(name).is_some_and(|v| v.is_single())))
+            .map(|(name, version)| ViewInfo {
+                name,
+                version,
+                single: views.view(name).is_some_and(|v| v.is_single()),
+            })
             .collect()
     }
 

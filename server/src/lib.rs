@@ -4,6 +4,7 @@
 //! store appends its events with gap-free positions and updates the read models in the same
 //! transaction. `main.rs` parses the command line and calls [`serve`].
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod engine;

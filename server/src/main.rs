@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 
 use annals_server::auth::{Claims, Keys, Scope};
-use annals_server::cli::{Cli, Command};
-use annals_server::{Limits, hosted};
+use std::sync::Arc;
+
+use annals_server::cli::{Cli, Command, Storage};
+use annals_server::store::Store;
+use annals_server::{Limits, admin, hosted};
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -50,6 +53,54 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Export {
+            storage,
+            tenant,
+            output,
+        } => block_on(async move {
+            let store = open(&storage).await?;
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let count = admin::export(store.as_ref(), &tenant, &mut out).await?;
+            eprintln!("exported {count} events of tenant {tenant}");
+            Ok(())
+        }),
+        Command::Import {
+            storage,
+            tenant,
+            input,
+        } => block_on(async move {
+            let store = open(&storage).await?;
+            let mut input: Box<dyn std::io::BufRead> = match &input {
+                Some(path) => Box::new(std::io::BufReader::new(
+                    std::fs::File::open(path)
+                        .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufReader::new(std::io::stdin().lock())),
+            };
+            let count = admin::import(store.as_ref(), &tenant, &mut input).await?;
+            eprintln!("imported {count} events into tenant {tenant}");
+            Ok(())
+        }),
+        Command::Rebuild { storage, tenant } => block_on(async move {
+            let store = open(&storage).await?;
+            let tenants = match tenant {
+                Some(tenant) => vec![tenant],
+                None => store.tenants().await.map_err(|e| e.to_string())?,
+            };
+            for tenant in tenants {
+                let count = admin::rebuild(store.as_ref(), &tenant)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                eprintln!("rebuilt the views of tenant {tenant} from {count} events");
+            }
+            Ok(())
+        }),
         Command::Serve {
             listen,
             storage,
@@ -87,6 +138,23 @@ fn run(cli: Cli) -> Result<(), String> {
             })
         }
     }
+}
+
+fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+    runtime.block_on(work)
+}
+
+fn domain(storage: &Storage) -> Result<Arc<dyn hosted::Hosted>, String> {
+    hosted::by_name(&storage.domain)
+        .ok_or_else(|| format!("unknown domain {:?}: use inventory or bank", storage.domain))
+}
+
+async fn open(storage: &Storage) -> Result<Arc<dyn Store>, String> {
+    domain(storage)?
+        .open(&storage.database)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", storage.database))
 }
 
 async fn shutdown() {

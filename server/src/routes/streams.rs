@@ -153,7 +153,7 @@ async fn append(
         WriteReply::Append(Err(AppendRefusal::WrongExpectedVersion { expected, actual })) => {
             Err(ApiError::WrongExpectedVersion { expected, actual })
         }
-        WriteReply::Commands { .. } => Err(ApiError::internal(
+        WriteReply::Commands { .. } | WriteReply::Rebuilt { .. } => Err(ApiError::internal(
             "the writer answered an append with another reply",
         )),
     }

@@ -18,9 +18,9 @@ pub fn routes() -> Router<AppState> {
 
 fn single(state: &AppState, name: &str) -> Result<bool, ApiError> {
     let views = state.domain.views();
-    let found = views.iter().find(|(view, _)| *view == name);
-    found.map(|(_, single)| *single).ok_or_else(|| {
-        let names: Vec<&str> = views.iter().map(|(view, _)| *view).collect();
+    let found = views.iter().find(|view| view.name == name);
+    found.map(|view| view.single).ok_or_else(|| {
+        let names: Vec<&str> = views.iter().map(|view| view.name).collect();
         ApiError::not_found(
             "view_not_found",
             format!("There is no view {name:?}; there are {}.", names.join(", ")),

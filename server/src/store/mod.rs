@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use annals_core::protocol::{AppendRequest, CommandRequest};
 use annals_core::{Position, Uuid, Version};
@@ -170,6 +172,28 @@ pub trait WriteTx {
     ) -> Result<Vec<EventRow>, StoreError>;
     /// Writes everything, moving the head.
     async fn write(&mut self, writes: &Writes) -> Result<(), StoreError>;
+    /// Up to `limit` events after `after`, in position order.
+    async fn events_page(
+        &mut self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError>;
+    /// Replaces every row of these views, stamping them with their version and `position`.
+    async fn replace_views(
+        &mut self,
+        views: &[(&'static str, u32)],
+        rows: &[RowWrite],
+        position: Position,
+    ) -> Result<(), StoreError>;
+}
+
+/// How far a long job has come: `done` of `total`, readable from another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// Units done.
+    pub done: Arc<AtomicU64>,
+    /// Units in all.
+    pub total: Arc<AtomicU64>,
 }
 
 /// A write for the writer thread.
@@ -195,6 +219,11 @@ pub enum WriteRequest {
         /// The events and the expected version.
         request: AppendRequest,
     },
+    /// Rebuild the tenant's read models from its whole log, under its write lock.
+    Rebuild {
+        /// Events folded so far, of the head.
+        progress: Progress,
+    },
 }
 
 /// The writer's answer.
@@ -209,6 +238,11 @@ pub enum WriteReply {
     },
     /// The raw append's outcome.
     Append(Result<annals_core::protocol::AppendResponse, AppendRefusal>),
+    /// How many events the rebuilt views folded.
+    Rebuilt {
+        /// Events folded.
+        events: u64,
+    },
 }
 
 /// Why a raw append was refused.
@@ -287,6 +321,10 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<ViewRows, StoreError>>;
     /// Whether the database answers.
     fn check(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Every tenant with a log.
+    fn tenants(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
+    /// The stored views of a tenant and the reducer versions that wrote them.
+    fn view_versions(&self, tenant: &str) -> BoxFuture<'_, Result<Vec<(String, u32)>, StoreError>>;
     /// The tenant's head, updated whenever a transaction commits anywhere (this process or,
     /// for PostgreSQL, another node).
     fn watch(&self, tenant: &str) -> watch::Receiver<Position>;

@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use super::{
-    BoxFuture, EventRow, Heads, LogPage, Store, StoreError, StoredStream, ViewRows, WriteReply,
-    WriteRequest, WriteTx, Writes,
+    BoxFuture, EventRow, Heads, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
+    WriteReply, WriteRequest, WriteTx, Writes,
 };
 use crate::engine;
 
@@ -364,6 +364,61 @@ fn ids_text(ids: &[Uuid]) -> Vec<String> {
 }
 
 impl WriteTx for PostgresTx<'_> {
+    async fn events_page(
+        &mut self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows = self
+            .tx
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND position > $2 \
+                     ORDER BY position LIMIT $3"
+                ),
+                &[&self.tenant, &(after as i64), &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(event_row).collect())
+    }
+
+    async fn replace_views(
+        &mut self,
+        views: &[(&'static str, u32)],
+        rows: &[RowWrite],
+        position: Position,
+    ) -> Result<(), StoreError> {
+        let (tx, tenant) = (self.tx, self.tenant);
+        for (view, version) in views {
+            tx.execute(
+                "DELETE FROM view_rows WHERE tenant = $1 AND view = $2",
+                &[&tenant, view],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO views (tenant, view, version, position) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant, view) DO UPDATE SET version = excluded.version, \
+                 position = excluded.position",
+                &[&tenant, view, &(*version as i32), &(position as i64)],
+            )
+            .await?;
+        }
+        for chunk in rows.chunks(10_000) {
+            let views: Vec<&str> = chunk.iter().map(|r| r.view).collect();
+            let keys: Vec<&str> = chunk.iter().map(|r| r.key.as_str()).collect();
+            let values: Vec<&str> = chunk.iter().filter_map(|r| r.row.as_deref()).collect();
+            let listed: Vec<bool> = chunk.iter().map(|r| r.listed).collect();
+            tx.execute(
+                "INSERT INTO view_rows (tenant, view, key, row, listed) \
+                 SELECT $1, v, k, r, l FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bool[]) \
+                 AS x(v, k, r, l)",
+                &[&tenant, &views, &keys, &values, &listed],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn head(&mut self) -> Result<Position, StoreError> {
         Ok(self.head)
     }
@@ -705,6 +760,33 @@ impl Store for PostgresStore {
         Box::pin(async move {
             self.reader().query_one("SELECT 1", &[]).await?;
             Ok(())
+        })
+    }
+
+    fn tenants(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let rows = self
+                .reader()
+                .query("SELECT tenant FROM tenants ORDER BY tenant", &[])
+                .await?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn view_versions(&self, tenant: &str) -> BoxFuture<'_, Result<Vec<(String, u32)>, StoreError>> {
+        let tenant = tenant.to_owned();
+        Box::pin(async move {
+            let rows = self
+                .reader()
+                .query(
+                    "SELECT view, version FROM views WHERE tenant = $1",
+                    &[&tenant],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|row| (row.get(0), row.get::<_, i32>(1) as u32))
+                .collect())
         })
     }
 

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    BoxFuture, EventRow, Heads, LogPage, Store, StoreError, StoredStream, ViewRows, WriteReply,
-    WriteRequest, WriteTx, Writes,
+    BoxFuture, EventRow, Heads, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
+    WriteReply, WriteRequest, WriteTx, Writes,
 };
 use crate::engine;
 
@@ -237,7 +237,57 @@ fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
 
 const EVENT_COLUMNS: &str = "position, stream, version, id, type, schema, data, meta";
 
+fn events_page(
+    conn: &Connection,
+    tenant: &str,
+    after: Position,
+    limit: u32,
+) -> Result<Vec<EventRow>, StoreError> {
+    let mut select = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = ?1 AND position > ?2 \
+         ORDER BY position LIMIT ?3"
+    ))?;
+    let rows = select.query_map(params![tenant, after, limit], event_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 impl WriteTx for SqliteTx<'_> {
+    async fn events_page(
+        &mut self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        events_page(self.tx, self.tenant, after, limit)
+    }
+
+    async fn replace_views(
+        &mut self,
+        views: &[(&'static str, u32)],
+        rows: &[RowWrite],
+        position: Position,
+    ) -> Result<(), StoreError> {
+        let (tx, tenant) = (self.tx, self.tenant);
+        for (view, version) in views {
+            tx.execute(
+                "DELETE FROM view_rows WHERE tenant = ?1 AND view = ?2",
+                params![tenant, view],
+            )?;
+            tx.execute(
+                "INSERT INTO views (tenant, view, version, position) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (tenant, view) DO UPDATE SET version = excluded.version, \
+                 position = excluded.position",
+                params![tenant, view, version, position],
+            )?;
+        }
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO view_rows (tenant, view, key, row, listed) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for r in rows {
+            insert.execute(params![tenant, r.view, r.key, r.row, r.listed])?;
+        }
+        Ok(())
+    }
+
     async fn head(&mut self) -> Result<Position, StoreError> {
         head(self.tx, self.tenant)
     }
@@ -526,6 +576,24 @@ impl Store for SqliteStore {
         self.read(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
+        })
+    }
+
+    fn tenants(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached("SELECT tenant FROM tenants ORDER BY tenant")?;
+            let tenants = select.query_map([], |row| row.get(0))?;
+            Ok(tenants.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn view_versions(&self, tenant: &str) -> BoxFuture<'_, Result<Vec<(String, u32)>, StoreError>> {
+        let tenant = tenant.to_owned();
+        self.read(move |conn| {
+            let mut select =
+                conn.prepare_cached("SELECT view, version FROM views WHERE tenant = ?1")?;
+            let views = select.query_map(params![tenant], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            Ok(views.collect::<Result<Vec<_>, _>>()?)
         })
     }
 
