@@ -21,10 +21,7 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection with a stable code and a human message.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Rejection {
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        Rejection { code: code.to_owned(), message: message.into() }
     }
 }
 

@@ -23,15 +23,12 @@ pub fn execute<D: Domain>(
         .into_iter()
         .enumerate()
         .map(|(index, (stream, event))| {
-            let slot = streams
-                .iter()
-                .position(|(name, _)| *name == stream)
-                .ok_or_else(|| {
-                    Rejection::new(
-                        "undeclared_stream",
-                        format!("the command appended to {stream}, which it did not name"),
-                    )
-                })?;
+            let slot = streams.iter().position(|(name, _)| *name == stream).ok_or_else(|| {
+                Rejection::new(
+                    "undeclared_stream",
+                    format!("the command appended to {stream}, which it did not name"),
+                )
+            })?;
             // A command may name one stream twice (e.g. a transfer to the same account);
             // every event for that stream counts against the first slot.
             versions[slot] += 1;
@@ -49,9 +46,5 @@ pub fn execute<D: Domain>(
 
 /// The metadata of a command: its id, who sent it and when (milliseconds since the epoch).
 pub fn meta(command: Uuid, actor: impl Into<String>, at: i64) -> Meta {
-    Meta {
-        command,
-        actor: actor.into(),
-        at,
-    }
+    Meta { command, actor: actor.into(), at }
 }

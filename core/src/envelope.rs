@@ -146,9 +146,7 @@ pub fn stream_name(category: &str, id: &Uuid) -> String {
 
 /// The category of a stream: the part before the first dash.
 pub fn category_of(stream: &str) -> &str {
-    stream
-        .split_once('-')
-        .map_or(stream, |(category, _)| category)
+    stream.split_once('-').map_or(stream, |(category, _)| category)
 }
 
 /// The entity id of a stream: the part after the first dash.

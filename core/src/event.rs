@@ -55,11 +55,7 @@ impl EventData for RawEvent {
     fn decode(event_type: &str, schema: u32, data: &RawValue) -> Result<Self, DecodeError> {
         let data = serde_json::from_str(data.get())
             .map_err(|err| DecodeError::new("invalid_event", err.to_string()))?;
-        Ok(RawEvent {
-            event_type: event_type.to_owned(),
-            schema,
-            data,
-        })
+        Ok(RawEvent { event_type: event_type.to_owned(), schema, data })
     }
 }
 
@@ -76,10 +72,7 @@ pub struct DecodeError {
 impl DecodeError {
     /// A decode error with a stable code and a human message.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        DecodeError {
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        DecodeError { code: code.to_owned(), message: message.into() }
     }
 }
 
@@ -96,10 +89,7 @@ pub type Upcaster = fn(event_type: &str, schema: u32, data: Value) -> Result<Val
 
 /// An upcaster for domains that never changed a schema.
 pub fn no_upcast(event_type: &str, schema: u32, _data: Value) -> Result<Value, DecodeError> {
-    Err(DecodeError::new(
-        "unsupported_schema",
-        format!("{event_type} has no schema {schema}"),
-    ))
+    Err(DecodeError::new("unsupported_schema", format!("{event_type} has no schema {schema}")))
 }
 
 /// Decodes one payload of a known type, upcasting it when it was written with an older schema.
@@ -112,10 +102,7 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(
     upcast: Upcaster,
 ) -> Result<T, DecodeError> {
     let invalid = |err: serde_json::Error| {
-        DecodeError::new(
-            "invalid_event",
-            format!("{event_type} (schema {schema}): {err}"),
-        )
+        DecodeError::new("invalid_event", format!("{event_type} (schema {schema}): {err}"))
     };
     if schema == current {
         return serde_json::from_str(data.get()).map_err(invalid);

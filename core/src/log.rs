@@ -20,11 +20,7 @@ pub struct MemoryLog<D: Domain> {
 
 impl<D: Domain> Default for MemoryLog<D> {
     fn default() -> Self {
-        MemoryLog {
-            events: Vec::new(),
-            streams: HashMap::new(),
-            results: HashMap::new(),
-        }
+        MemoryLog { events: Vec::new(), streams: HashMap::new(), results: HashMap::new() }
     }
 }
 
@@ -43,10 +39,7 @@ impl<D: Domain> MemoryLog<D> {
             return result.clone();
         }
         let result = match self.decide(command, meta, expected) {
-            Ok(events) => CommandResult::Accepted {
-                id: meta.command,
-                events: self.record(events),
-            },
+            Ok(events) => CommandResult::Accepted { id: meta.command, events: self.record(events) },
             Err(rejection) => CommandResult::Rejected {
                 id: meta.command,
                 code: rejection.code,
@@ -125,16 +118,11 @@ impl<D: Domain> MemoryLog<D> {
 
     /// One stream's current state.
     pub fn state(&self, stream: &str) -> StreamState<D> {
-        self.streams
-            .get(stream)
-            .map(|(state, _)| state.clone())
-            .unwrap_or_default()
+        self.streams.get(stream).map(|(state, _)| state.clone()).unwrap_or_default()
     }
 
     /// One stream's current version.
     pub fn version(&self, stream: &str) -> Version {
-        self.streams
-            .get(stream)
-            .map_or(0, |(state, _)| state.version)
+        self.streams.get(stream).map_or(0, |(state, _)| state.version)
     }
 }

@@ -17,10 +17,7 @@ pub struct StreamState<D: Domain> {
 
 impl<D: Domain> Default for StreamState<D> {
     fn default() -> Self {
-        StreamState {
-            state: D::State::default(),
-            version: 0,
-        }
+        StreamState { state: D::State::default(), version: 0 }
     }
 }
 
@@ -86,10 +83,7 @@ impl<D: Domain> Snapshot<D> {
         events: impl IntoIterator<Item = &'a Envelope<D::Event>>,
     ) -> (StreamState<D>, Restored) {
         if self.reducer_version == D::STATE_VERSION {
-            let mut stream = StreamState {
-                state: self.state.clone(),
-                version: self.version,
-            };
+            let mut stream = StreamState { state: self.state.clone(), version: self.version };
             stream.extend(events);
             (stream, Restored::FromSnapshot)
         } else {

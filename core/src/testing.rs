@@ -42,9 +42,7 @@ pub fn given<D: Domain>(events: impl IntoIterator<Item = (impl AsRef<str>, D::Ev
 
 /// No events anywhere.
 pub fn given_no_events<D: Domain>() -> Given<D> {
-    Given {
-        streams: HashMap::new(),
-    }
+    Given { streams: HashMap::new() }
 }
 
 /// The state before the command.
@@ -75,10 +73,8 @@ impl<D: Domain> Then<D> {
     /// The command was accepted with exactly these events, on these streams, in this order.
     #[track_caller]
     pub fn then_expect(self, expected: impl IntoIterator<Item = (impl AsRef<str>, D::Event)>) {
-        let expected: Vec<(String, D::Event)> = expected
-            .into_iter()
-            .map(|(s, e)| (s.as_ref().to_owned(), e))
-            .collect();
+        let expected: Vec<(String, D::Event)> =
+            expected.into_iter().map(|(s, e)| (s.as_ref().to_owned(), e)).collect();
         match self.result {
             Ok(events) => {
                 let actual: Vec<(String, D::Event)> =
@@ -102,10 +98,7 @@ impl<D: Domain> Then<D> {
                     "rejected for another reason: {}",
                     rejection.message
                 );
-                assert!(
-                    !rejection.message.is_empty(),
-                    "a rejection needs a message for people"
-                );
+                assert!(!rejection.message.is_empty(), "a rejection needs a message for people");
             }
         }
     }

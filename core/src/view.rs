@@ -48,19 +48,13 @@ pub struct Table<D: Domain, P: Projection<D>> {
 
 impl<D: Domain, P: Projection<D>> Default for Table<D, P> {
     fn default() -> Self {
-        Table {
-            rows: BTreeMap::new(),
-            changed: BTreeSet::new(),
-        }
+        Table { rows: BTreeMap::new(), changed: BTreeSet::new() }
     }
 }
 
 impl<D: Domain, P: Projection<D>> Clone for Table<D, P> {
     fn clone(&self) -> Self {
-        Table {
-            rows: self.rows.clone(),
-            changed: self.changed.clone(),
-        }
+        Table { rows: self.rows.clone(), changed: self.changed.clone() }
     }
 }
 
@@ -140,21 +134,14 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
             return self.rows.get("").map(to_value).unwrap_or(Value::Null);
         }
         let listed = self.rows.iter().filter(|(_, row)| P::listed(row));
-        Value::Object(
-            listed
-                .map(|(key, row)| (key.clone(), to_value(row)))
-                .collect(),
-        )
+        Value::Object(listed.map(|(key, row)| (key.clone(), to_value(row))).collect())
     }
 
     fn get(&self, key: &str) -> Option<Value> {
         if P::SINGLE {
             return None;
         }
-        self.rows
-            .get(key)
-            .filter(|row| P::listed(row))
-            .map(to_value)
+        self.rows.get(key).filter(|row| P::listed(row)).map(to_value)
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<Value>)> {
@@ -169,16 +156,12 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
     }
 
     fn load(&mut self, key: &str, row: Value) -> Result<(), serde_json::Error> {
-        self.rows
-            .insert(key.to_owned(), serde_json::from_value(row)?);
+        self.rows.insert(key.to_owned(), serde_json::from_value(row)?);
         Ok(())
     }
 
     fn rows(&self) -> Vec<(String, Value)> {
-        self.rows
-            .iter()
-            .map(|(key, row)| (key.clone(), to_value(row)))
-            .collect()
+        self.rows.iter().map(|(key, row)| (key.clone(), to_value(row))).collect()
     }
 
     fn boxed_clone(&self) -> Box<dyn DynView<D>> {
@@ -198,10 +181,7 @@ pub struct ViewSet<D: Domain> {
 
 impl<D: Domain> Default for ViewSet<D> {
     fn default() -> Self {
-        ViewSet {
-            views: D::views(),
-            position: 0,
-        }
+        ViewSet { views: D::views(), position: 0 }
     }
 }
 
@@ -228,11 +208,7 @@ impl<D: Domain> PartialEq for ViewSet<D> {
     fn eq(&self, other: &Self) -> bool {
         self.position == other.position
             && self.views.len() == other.views.len()
-            && self
-                .views
-                .iter()
-                .zip(&other.views)
-                .all(|(a, b)| a.rows() == b.rows())
+            && self.views.iter().zip(&other.views).all(|(a, b)| a.rows() == b.rows())
     }
 }
 
@@ -251,11 +227,7 @@ impl<D: Domain> ViewSet<D> {
         events: impl IntoIterator<Item = &'a Envelope<D::Event>>,
         position: Position,
     ) -> Self {
-        Self::fold(
-            events
-                .into_iter()
-                .take_while(|e| e.position.is_none_or(|p| p <= position)),
-        )
+        Self::fold(events.into_iter().take_while(|e| e.position.is_none_or(|p| p < position)))
     }
 
     /// Folds one envelope into every view; a recorded envelope also moves the position.
@@ -280,10 +252,7 @@ impl<D: Domain> ViewSet<D> {
 
     /// One view by name.
     pub fn view(&self, name: &str) -> Option<&dyn DynView<D>> {
-        self.views
-            .iter()
-            .find(|view| view.name() == name)
-            .map(|view| view.as_ref())
+        self.views.iter().find(|view| view.name() == name).map(|view| view.as_ref())
     }
 
     /// One view by name, to load or drain.
@@ -293,10 +262,7 @@ impl<D: Domain> ViewSet<D> {
 
     /// The names and versions of the views.
     pub fn names(&self) -> Vec<(&'static str, u32)> {
-        self.views
-            .iter()
-            .map(|view| (view.name(), view.version()))
-            .collect()
+        self.views.iter().map(|view| (view.name(), view.version())).collect()
     }
 
     /// Every view, mutably (a store drains their changes after an append).

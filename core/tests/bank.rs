@@ -17,23 +17,15 @@ fn account_stream(account: Uuid) -> String {
 // Events.
 
 fn opened(owner: &str) -> BankEvent {
-    BankEvent::AccountOpened(AccountOpened {
-        owner: owner.into(),
-    })
+    BankEvent::AccountOpened(AccountOpened { owner: owner.into() })
 }
 
 fn deposited(amount: i64, reference: &str) -> BankEvent {
-    BankEvent::MoneyDeposited(MoneyDeposited {
-        amount,
-        reference: reference.into(),
-    })
+    BankEvent::MoneyDeposited(MoneyDeposited { amount, reference: reference.into() })
 }
 
 fn withdrawn(amount: i64, reference: &str) -> BankEvent {
-    BankEvent::MoneyWithdrawn(MoneyWithdrawn {
-        amount,
-        reference: reference.into(),
-    })
+    BankEvent::MoneyWithdrawn(MoneyWithdrawn { amount, reference: reference.into() })
 }
 
 fn credit_line(limit: i64) -> BankEvent {
@@ -41,19 +33,11 @@ fn credit_line(limit: i64) -> BankEvent {
 }
 
 fn transferred_out(to: Uuid, amount: i64, reference: &str) -> BankEvent {
-    BankEvent::TransferredOut(TransferredOut {
-        to,
-        amount,
-        reference: reference.into(),
-    })
+    BankEvent::TransferredOut(TransferredOut { to, amount, reference: reference.into() })
 }
 
 fn transferred_in(from: Uuid, amount: i64, reference: &str) -> BankEvent {
-    BankEvent::TransferredIn(TransferredIn {
-        from,
-        amount,
-        reference: reference.into(),
-    })
+    BankEvent::TransferredIn(TransferredIn { from, amount, reference: reference.into() })
 }
 
 fn closed() -> BankEvent {
@@ -63,26 +47,15 @@ fn closed() -> BankEvent {
 // Commands.
 
 fn open(account: Uuid, owner: &str) -> BankCommand {
-    BankCommand::OpenAccount(OpenAccount {
-        account,
-        owner: owner.into(),
-    })
+    BankCommand::OpenAccount(OpenAccount { account, owner: owner.into() })
 }
 
 fn deposit(account: Uuid, amount: i64, reference: &str) -> BankCommand {
-    BankCommand::Deposit(Deposit {
-        account,
-        amount,
-        reference: reference.into(),
-    })
+    BankCommand::Deposit(Deposit { account, amount, reference: reference.into() })
 }
 
 fn withdraw(account: Uuid, amount: i64, reference: &str) -> BankCommand {
-    BankCommand::Withdraw(Withdraw {
-        account,
-        amount,
-        reference: reference.into(),
-    })
+    BankCommand::Withdraw(Withdraw { account, amount, reference: reference.into() })
 }
 
 fn change_credit_line(account: Uuid, limit: i64) -> BankCommand {
@@ -90,12 +63,7 @@ fn change_credit_line(account: Uuid, limit: i64) -> BankCommand {
 }
 
 fn transfer(from: Uuid, to: Uuid, amount: i64, reference: &str) -> BankCommand {
-    BankCommand::Transfer(Transfer {
-        from,
-        to,
-        amount,
-        reference: reference.into(),
-    })
+    BankCommand::Transfer(Transfer { from, to, amount, reference: reference.into() })
 }
 
 fn close(account: Uuid) -> BankCommand {
@@ -104,11 +72,7 @@ fn close(account: Uuid) -> BankCommand {
 
 /// Accounts whose streams already hold these events, in order.
 fn accounts(events: impl IntoIterator<Item = (Uuid, BankEvent)>) -> Given<Bank> {
-    given::<Bank>(
-        events
-            .into_iter()
-            .map(|(account, event)| (account_stream(account), event)),
-    )
+    given::<Bank>(events.into_iter().map(|(account, event)| (account_stream(account), event)))
 }
 
 /// Alice opened her account, then `events` happened to it.
@@ -120,11 +84,7 @@ fn alice(events: impl IntoIterator<Item = BankEvent>) -> Given<Bank> {
 /// Alice opened her account, then `events` happened to it; Bob opened his.
 fn alice_and_bob(events: impl IntoIterator<Item = BankEvent>) -> Given<Bank> {
     let history = std::iter::once(opened("Alice")).chain(events);
-    accounts(
-        history
-            .map(|event| (ALICE, event))
-            .chain([(BOB, opened("Bob"))]),
-    )
+    accounts(history.map(|event| (ALICE, event)).chain([(BOB, opened("Bob"))]))
 }
 
 /// Alice's account with `balance` cents and a credit line of `limit` cents.
@@ -179,16 +139,12 @@ fn opening_an_account_records_its_owner() {
 
 #[test]
 fn opening_an_account_that_exists_is_rejected() {
-    alice([])
-        .when(open(ALICE, "Eve"))
-        .then_reject("account_exists");
+    alice([]).when(open(ALICE, "Eve")).then_reject("account_exists");
 }
 
 #[test]
 fn opening_a_closed_account_again_is_rejected() {
-    alice([closed()])
-        .when(open(ALICE, "Alice"))
-        .then_reject("account_exists");
+    alice([closed()]).when(open(ALICE, "Alice")).then_reject("account_exists");
 }
 
 #[test]
@@ -218,16 +174,12 @@ fn depositing_records_the_amount_and_reference() {
 
 #[test]
 fn depositing_into_an_unknown_account_is_rejected() {
-    given_no_events::<Bank>()
-        .when(deposit(ALICE, 100, "salary"))
-        .then_reject("unknown_account");
+    given_no_events::<Bank>().when(deposit(ALICE, 100, "salary")).then_reject("unknown_account");
 }
 
 #[test]
 fn depositing_into_a_closed_account_is_rejected() {
-    alice([closed()])
-        .when(deposit(ALICE, 100, "salary"))
-        .then_reject("account_closed");
+    alice([closed()]).when(deposit(ALICE, 100, "salary")).then_reject("account_closed");
 }
 
 #[test]
@@ -235,22 +187,10 @@ fn an_amount_moved_is_more_than_zero_cents() {
     let given = || alice_and_bob(alice_holding(500, 0));
     for (amount, allowed) in [(1, true), (0, false), (-100, false)] {
         let expect = |event: BankEvent| {
-            if allowed {
-                Ok(event)
-            } else {
-                Err("invalid_amount")
-            }
+            if allowed { Ok(event) } else { Err("invalid_amount") }
         };
-        check(
-            given(),
-            deposit(ALICE, amount, "x"),
-            expect(deposited(amount, "x")),
-        );
-        check(
-            given(),
-            withdraw(ALICE, amount, "x"),
-            expect(withdrawn(amount, "x")),
-        );
+        check(given(), deposit(ALICE, amount, "x"), expect(deposited(amount, "x")));
+        check(given(), withdraw(ALICE, amount, "x"), expect(withdrawn(amount, "x")));
         let then = given().when(transfer(ALICE, BOB, amount, "x"));
         if allowed {
             then.then_expect([
@@ -282,16 +222,8 @@ fn references_are_trimmed_and_at_most_200_characters() {
     ];
     for (reference, expected) in cases {
         let given = || alice_and_bob(alice_holding(500, 0));
-        check(
-            given(),
-            deposit(ALICE, 100, reference),
-            expected.map(|r| deposited(100, r)),
-        );
-        check(
-            given(),
-            withdraw(ALICE, 100, reference),
-            expected.map(|r| withdrawn(100, r)),
-        );
+        check(given(), deposit(ALICE, 100, reference), expected.map(|r| deposited(100, r)));
+        check(given(), withdraw(ALICE, 100, reference), expected.map(|r| withdrawn(100, r)));
         let then = given().when(transfer(ALICE, BOB, 100, reference));
         match expected {
             Ok(r) => then.then_expect([
@@ -307,9 +239,7 @@ fn references_are_trimmed_and_at_most_200_characters() {
 fn a_reference_may_be_left_out() {
     let command = BankCommand::decode("Deposit", json!({ "account": ALICE, "amount": 250 }))
         .expect("a deposit needs only account and amount");
-    alice([])
-        .when(command)
-        .then_expect([(account_stream(ALICE), deposited(250, ""))]);
+    alice([]).when(command).then_expect([(account_stream(ALICE), deposited(250, ""))]);
 }
 
 // Withdraw.
@@ -359,16 +289,12 @@ fn withdrawing_more_than_the_balance_is_rejected() {
 
 #[test]
 fn withdrawing_from_an_unknown_account_is_rejected() {
-    given_no_events::<Bank>()
-        .when(withdraw(ALICE, 1, "cash"))
-        .then_reject("unknown_account");
+    given_no_events::<Bank>().when(withdraw(ALICE, 1, "cash")).then_reject("unknown_account");
 }
 
 #[test]
 fn withdrawing_from_a_closed_account_is_rejected() {
-    alice([closed()])
-        .when(withdraw(ALICE, 1, "cash"))
-        .then_reject("account_closed");
+    alice([closed()]).when(withdraw(ALICE, 1, "cash")).then_reject("account_closed");
 }
 
 // ChangeCreditLine.
@@ -389,38 +315,24 @@ fn a_credit_line_of_zero_is_allowed() {
 
 #[test]
 fn a_negative_credit_line_is_rejected() {
-    alice([])
-        .when(change_credit_line(ALICE, -1))
-        .then_reject("invalid_amount");
+    alice([]).when(change_credit_line(ALICE, -1)).then_reject("invalid_amount");
 }
 
 #[test]
 fn a_new_credit_line_replaces_the_old_one() {
     let given = || alice([credit_line(100), credit_line(30)]);
-    check(
-        given(),
-        withdraw(ALICE, 30, "cash"),
-        Ok(withdrawn(30, "cash")),
-    );
-    check(
-        given(),
-        withdraw(ALICE, 31, "cash"),
-        Err("insufficient_funds"),
-    );
+    check(given(), withdraw(ALICE, 30, "cash"), Ok(withdrawn(30, "cash")));
+    check(given(), withdraw(ALICE, 31, "cash"), Err("insufficient_funds"));
 }
 
 #[test]
 fn changing_the_credit_line_of_an_unknown_account_is_rejected() {
-    given_no_events::<Bank>()
-        .when(change_credit_line(ALICE, 100))
-        .then_reject("unknown_account");
+    given_no_events::<Bank>().when(change_credit_line(ALICE, 100)).then_reject("unknown_account");
 }
 
 #[test]
 fn changing_the_credit_line_of_a_closed_account_is_rejected() {
-    alice([closed()])
-        .when(change_credit_line(ALICE, 100))
-        .then_reject("account_closed");
+    alice([closed()]).when(change_credit_line(ALICE, 100)).then_reject("account_closed");
 }
 
 // Transfer.
@@ -440,21 +352,10 @@ fn a_transfers_two_events_follow_each_streams_own_version() {
     let mut bank = Ledger::with_alice_and_bob();
     bank.run(deposit(ALICE, 500, "salary"));
     let events = bank.run(transfer(ALICE, BOB, 200, "rent"));
-    let placed: Vec<(String, u64, Option<u64>)> = events
-        .iter()
-        .map(|e| (e.stream.clone(), e.version, e.position))
-        .collect();
-    assert_eq!(
-        placed,
-        [
-            (account_stream(ALICE), 3, Some(4)),
-            (account_stream(BOB), 2, Some(5)),
-        ]
-    );
-    assert_eq!(
-        events[0].meta, events[1].meta,
-        "one command, appended together"
-    );
+    let placed: Vec<(String, u64, Option<u64>)> =
+        events.iter().map(|e| (e.stream.clone(), e.version, e.position)).collect();
+    assert_eq!(placed, [(account_stream(ALICE), 3, Some(4)), (account_stream(BOB), 2, Some(5)),]);
+    assert_eq!(events[0].meta, events[1].meta, "one command, appended together");
 }
 
 #[test]
@@ -476,9 +377,7 @@ fn a_transfer_needs_both_accounts_to_exist() {
 
 #[test]
 fn a_transfer_needs_both_accounts_open() {
-    alice_and_bob([closed()])
-        .when(transfer(ALICE, BOB, 100, "rent"))
-        .then_reject("account_closed");
+    alice_and_bob([closed()]).when(transfer(ALICE, BOB, 100, "rent")).then_reject("account_closed");
     alice_and_bob([deposited(500, "salary")])
         .when(close(BOB))
         .then_expect([(account_stream(BOB), closed())]);
@@ -503,9 +402,7 @@ fn closing_an_account_with_a_zero_balance_records_it() {
 
 #[test]
 fn closing_an_account_with_money_in_it_is_rejected() {
-    alice([deposited(1, "salary")])
-        .when(close(ALICE))
-        .then_reject("nonzero_balance");
+    alice([deposited(1, "salary")]).when(close(ALICE)).then_reject("nonzero_balance");
 }
 
 #[test]
@@ -517,16 +414,12 @@ fn closing_an_overdrawn_account_is_rejected() {
 
 #[test]
 fn closing_an_unknown_account_is_rejected() {
-    given_no_events::<Bank>()
-        .when(close(ALICE))
-        .then_reject("unknown_account");
+    given_no_events::<Bank>().when(close(ALICE)).then_reject("unknown_account");
 }
 
 #[test]
 fn closing_an_account_twice_is_rejected() {
-    alice([closed()])
-        .when(close(ALICE))
-        .then_reject("account_closed");
+    alice([closed()]).when(close(ALICE)).then_reject("account_closed");
 }
 
 #[test]
@@ -591,10 +484,8 @@ impl Ledger {
     /// `command`), and returns that compensation.
     #[track_caller]
     fn run_and_undo(&mut self, command: BankCommand) -> BankCommand {
-        let before: Vec<Option<Account>> = Bank::streams(&command)
-            .iter()
-            .map(|stream| self.log.state(stream).state)
-            .collect();
+        let before: Vec<Option<Account>> =
+            Bank::streams(&command).iter().map(|stream| self.log.state(stream).state).collect();
         self.run(command.clone());
         let before: Vec<&Option<Account>> = before.iter().collect();
         let undo = Bank::compensate(&command, &before)
@@ -625,25 +516,13 @@ fn check_undo(setup: &[BankCommand], command: BankCommand, undo: BankCommand) {
     let events = bank.log.events().len();
     let appended = Bank::streams(&command).len() + Bank::streams(&undo).len();
     assert_eq!(bank.run_and_undo(command), undo);
-    assert_eq!(
-        (bank.account(ALICE), bank.account(BOB)),
-        before,
-        "undo restores the accounts"
-    );
-    assert_eq!(
-        bank.log.events().len(),
-        events + appended,
-        "undo appends, never deletes"
-    );
+    assert_eq!((bank.account(ALICE), bank.account(BOB)), before, "undo restores the accounts");
+    assert_eq!(bank.log.events().len(), events + appended, "undo appends, never deletes");
 }
 
 #[test]
 fn undoing_a_deposit_withdraws_it() {
-    check_undo(
-        &[],
-        deposit(ALICE, 500, "salary"),
-        withdraw(ALICE, 500, "undo salary"),
-    );
+    check_undo(&[], deposit(ALICE, 500, "salary"), withdraw(ALICE, 500, "undo salary"));
 }
 
 #[test]
@@ -709,10 +588,7 @@ fn closing_an_account_cannot_be_undone() {
 
 #[test]
 fn a_credit_line_change_on_an_account_that_did_not_exist_has_nothing_to_restore() {
-    assert_eq!(
-        Bank::compensate(&change_credit_line(ALICE, 5), &[&None]),
-        None
-    );
+    assert_eq!(Bank::compensate(&change_credit_line(ALICE, 5), &[&None]), None);
 }
 
 // Read models.
@@ -728,11 +604,8 @@ fn row(views: &ViewSet<Bank>, name: &str, account: Uuid) -> Option<Value> {
 
 #[test]
 fn the_bank_has_two_views() {
-    let names: Vec<&str> = ViewSet::<Bank>::default()
-        .names()
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    let names: Vec<&str> =
+        ViewSet::<Bank>::default().names().into_iter().map(|(name, _)| name).collect();
     assert_eq!(names, ["balances", "statement"]);
 }
 

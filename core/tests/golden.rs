@@ -19,14 +19,8 @@ const ACCOUNT: &str = "3d0e7b52-8a41-4f6c-b1d9-27c5e8a09f64";
 const OTHER: &str = "9b2f6e14-c7a3-4d85-a0e6-51f83d2c7b90";
 
 /// Every inventory event type; each needs a fixture at its current schema.
-const INVENTORY_TYPES: [&str; 6] = [
-    "ItemAdded",
-    "ItemRenamed",
-    "StockReceived",
-    "StockConsumed",
-    "StockCounted",
-    "ItemRetired",
-];
+const INVENTORY_TYPES: [&str; 6] =
+    ["ItemAdded", "ItemRenamed", "StockReceived", "StockConsumed", "StockCounted", "ItemRetired"];
 
 /// Every bank event type; each needs a fixture at its current schema.
 const BANK_TYPES: [&str; 7] = [
@@ -54,23 +48,17 @@ struct Fixture {
 
 /// Every fixture of `domain`, in file name order; a new file is picked up by itself.
 fn fixtures(domain: &str) -> Vec<Fixture> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(domain);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(domain);
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{dir:?}: {err}"));
-    let mut paths: Vec<_> = entries
-        .map(|entry| entry.expect("a readable directory entry").path())
-        .collect();
+    let mut paths: Vec<_> =
+        entries.map(|entry| entry.expect("a readable directory entry").path()).collect();
     paths.sort();
     paths.iter().map(|path| fixture(path)).collect()
 }
 
 fn fixture(path: &Path) -> Fixture {
-    let file = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .expect("a file name in UTF-8")
-        .to_owned();
+    let file =
+        path.file_name().and_then(|name| name.to_str()).expect("a file name in UTF-8").to_owned();
     let (event_type, schema) = file
         .strip_suffix(".json")
         .and_then(|name| name.rsplit_once(".v"))
@@ -78,23 +66,9 @@ fn fixture(path: &Path) -> Fixture {
         .unwrap_or_else(|| panic!("{file} is not named <Type>.v<schema>.json"));
     let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{file}: {err}"));
     let json: Value = serde_json::from_str(&text).unwrap_or_else(|err| panic!("{file}: {err}"));
-    assert_eq!(
-        json["type"],
-        json!(event_type),
-        "{file}: type and file name differ"
-    );
-    assert_eq!(
-        json["schema"],
-        json!(schema),
-        "{file}: schema and file name differ"
-    );
-    Fixture {
-        file,
-        event_type,
-        schema,
-        text,
-        json,
-    }
+    assert_eq!(json["type"], json!(event_type), "{file}: type and file name differ");
+    assert_eq!(json["schema"], json!(schema), "{file}: schema and file name differ");
+    Fixture { file, event_type, schema, text, json }
 }
 
 /// Loads `fixture` as an `Envelope<E>` and checks its event is `expected`; at the current
@@ -107,21 +81,9 @@ fn check_fixture<E: EventData + Debug + PartialEq>(fixture: &Fixture, expected: 
         serde_json::from_str(&fixture.text).unwrap_or_else(|err| panic!("{file}: {err}"));
     assert_eq!(envelope.event, expected, "{file}: decoded event");
     assert_eq!(json!(envelope.id), fixture.json["id"], "{file}: id");
-    assert_eq!(
-        json!(envelope.stream),
-        fixture.json["stream"],
-        "{file}: stream"
-    );
-    assert_eq!(
-        json!(envelope.version),
-        fixture.json["version"],
-        "{file}: version"
-    );
-    assert_eq!(
-        json!(envelope.position),
-        fixture.json["position"],
-        "{file}: position"
-    );
+    assert_eq!(json!(envelope.stream), fixture.json["stream"], "{file}: stream");
+    assert_eq!(json!(envelope.version), fixture.json["version"], "{file}: version");
+    assert_eq!(json!(envelope.position), fixture.json["position"], "{file}: position");
     assert_eq!(json!(envelope.meta), fixture.json["meta"], "{file}: meta");
 
     let written = serde_json::to_value(&envelope).expect("an envelope serializes");
@@ -130,26 +92,15 @@ fn check_fixture<E: EventData + Debug + PartialEq>(fixture: &Fixture, expected: 
         assert_eq!(written, fixture.json, "{file}: written back differently");
         return true;
     }
-    assert!(
-        fixture.schema < current,
-        "{file}: schema newer than the code's {current}"
-    );
+    assert!(fixture.schema < current, "{file}: schema newer than the code's {current}");
     let envelope_only = |mut json: Value| {
         let object = json.as_object_mut().expect("an envelope is an object");
         object.remove("schema");
         object.remove("data");
         json
     };
-    assert_eq!(
-        written["schema"],
-        json!(current),
-        "{file}: upcast to the current schema"
-    );
-    assert_eq!(
-        envelope_only(written),
-        envelope_only(fixture.json.clone()),
-        "{file}"
-    );
+    assert_eq!(written["schema"], json!(current), "{file}: upcast to the current schema");
+    assert_eq!(envelope_only(written), envelope_only(fixture.json.clone()), "{file}");
     false
 }
 
@@ -166,18 +117,17 @@ fn inventory_event(file: &str) -> InventoryEvent {
             unit: "l".into(),
             reorder_level: 12,
         }),
-        "ItemRenamed.v1.json" => InventoryEvent::ItemRenamed(ItemRenamed {
-            name: "Whole milk 1 l".into(),
-        }),
+        "ItemRenamed.v1.json" => {
+            InventoryEvent::ItemRenamed(ItemRenamed { name: "Whole milk 1 l".into() })
+        }
         "StockReceived.v1.json" => InventoryEvent::StockReceived(StockReceived {
             site: "crossroads".into(),
             qty: 24,
             note: Some("delivery 4471".into()),
         }),
-        "StockConsumed.v1.json" => InventoryEvent::StockConsumed(StockConsumed {
-            site: "crossroads".into(),
-            qty: 3,
-        }),
+        "StockConsumed.v1.json" => {
+            InventoryEvent::StockConsumed(StockConsumed { site: "crossroads".into(), qty: 3 })
+        }
         "StockCounted.v1.json" => InventoryEvent::StockCounted(StockCounted {
             site: "crossroads".into(),
             counted: 20,
@@ -191,17 +141,16 @@ fn inventory_event(file: &str) -> InventoryEvent {
 /// The event each bank fixture must decode to.
 fn bank_event(file: &str) -> BankEvent {
     match file {
-        "AccountOpened.v1.json" => BankEvent::AccountOpened(AccountOpened {
-            owner: "Ada Lovelace".into(),
-        }),
+        "AccountOpened.v1.json" => {
+            BankEvent::AccountOpened(AccountOpened { owner: "Ada Lovelace".into() })
+        }
         "MoneyDeposited.v1.json" => BankEvent::MoneyDeposited(MoneyDeposited {
             amount: 150_000,
             reference: "salary".into(),
         }),
-        "MoneyWithdrawn.v1.json" => BankEvent::MoneyWithdrawn(MoneyWithdrawn {
-            amount: 2_500,
-            reference: "cash".into(),
-        }),
+        "MoneyWithdrawn.v1.json" => {
+            BankEvent::MoneyWithdrawn(MoneyWithdrawn { amount: 2_500, reference: "cash".into() })
+        }
         "CreditLineChanged.v1.json" => {
             BankEvent::CreditLineChanged(CreditLineChanged { limit: 50_000 })
         }
@@ -242,10 +191,7 @@ fn check_domain<E: EventData + Debug + PartialEq>(
         }
     }
     let types: BTreeSet<&str> = types.iter().copied().collect();
-    assert_eq!(
-        current, types,
-        "{domain}: event types with a fixture at the current schema"
-    );
+    assert_eq!(current, types, "{domain}: event types with a fixture at the current schema");
 }
 
 #[test]
@@ -299,37 +245,21 @@ fn decode_error<E: EventData + Debug>(event_type: &str, schema: u32, data: Value
     let direct = serde_json::from_str::<Envelope<E>>(&stored)
         .map(|envelope| envelope.event)
         .expect_err("the wire refuses what decoding refuses");
-    assert!(
-        direct.to_string().starts_with(&error.code),
-        "{direct} does not carry {}",
-        error.code
-    );
+    assert!(direct.to_string().starts_with(&error.code), "{direct} does not carry {}", error.code);
     error.code
 }
 
 #[test]
 fn an_unknown_event_type_is_refused() {
     let milk = json!({ "name": "Milk", "unit": "l", "reorder_level": 2 });
-    assert_eq!(
-        decode_error::<InventoryEvent>("ItemDeleted", 1, json!({})),
-        "unknown_event_type"
-    );
-    assert_eq!(
-        decode_error::<InventoryEvent>("itemAdded", 2, milk.clone()),
-        "unknown_event_type"
-    );
+    assert_eq!(decode_error::<InventoryEvent>("ItemDeleted", 1, json!({})), "unknown_event_type");
+    assert_eq!(decode_error::<InventoryEvent>("itemAdded", 2, milk.clone()), "unknown_event_type");
     assert_eq!(
         decode_error::<InventoryEvent>("AccountOpened", 1, json!({ "owner": "Ada" })),
         "unknown_event_type"
     );
-    assert_eq!(
-        decode_error::<BankEvent>("ItemAdded", 2, milk),
-        "unknown_event_type"
-    );
-    assert_eq!(
-        decode_error::<BankEvent>("AccountFrozen", 1, json!({})),
-        "unknown_event_type"
-    );
+    assert_eq!(decode_error::<BankEvent>("ItemAdded", 2, milk), "unknown_event_type");
+    assert_eq!(decode_error::<BankEvent>("AccountFrozen", 1, json!({})), "unknown_event_type");
 }
 
 #[test]
@@ -367,11 +297,7 @@ fn a_payload_that_does_not_fit_its_type_and_schema_is_refused() {
         decode_error::<InventoryEvent>("ItemAdded", 1, json!({ "name": "Milk" })),
         decode_error::<InventoryEvent>("ItemAdded", 1, json!({ "item_name": 7 })),
         decode_error::<InventoryEvent>("ItemRenamed", 1, json!("Milk")),
-        decode_error::<BankEvent>(
-            "MoneyDeposited",
-            1,
-            json!({ "amount": 10.5, "reference": "" }),
-        ),
+        decode_error::<BankEvent>("MoneyDeposited", 1, json!({ "amount": 10.5, "reference": "" })),
         decode_error::<BankEvent>(
             "TransferredIn",
             1,
@@ -401,10 +327,7 @@ fn commands_decode_from_their_type_and_data_and_back() {
         Ok(consume.clone())
     );
     assert_eq!(consume.command_type(), "ConsumeStock");
-    assert_eq!(
-        InventoryCommand::decode("ConsumeStock", consume.data()),
-        Ok(consume)
-    );
+    assert_eq!(InventoryCommand::decode("ConsumeStock", consume.data()), Ok(consume));
 
     let transfer = BankCommand::Transfer(Transfer {
         from: uuid(ACCOUNT),
@@ -417,10 +340,7 @@ fn commands_decode_from_their_type_and_data_and_back() {
         json!({ "from": ACCOUNT, "to": OTHER, "amount": 120_000, "reference": "rent" })
     );
     assert_eq!(transfer.command_type(), "Transfer");
-    assert_eq!(
-        BankCommand::decode("Transfer", transfer.data()),
-        Ok(transfer)
-    );
+    assert_eq!(BankCommand::decode("Transfer", transfer.data()), Ok(transfer));
 }
 
 /// Decodes a command of `command_type` with `data` as `C` and returns the error's code.
@@ -442,10 +362,7 @@ fn an_unknown_command_type_is_refused() {
         command_error::<InventoryCommand>("ExplodeStock", consume.clone()),
         "unknown_command_type"
     );
-    assert_eq!(
-        command_error::<InventoryCommand>("consumeStock", consume),
-        "unknown_command_type"
-    );
+    assert_eq!(command_error::<InventoryCommand>("consumeStock", consume), "unknown_command_type");
     assert_eq!(
         command_error::<InventoryCommand>("Deposit", json!({ "account": ACCOUNT, "amount": 1 })),
         "unknown_command_type"
@@ -490,15 +407,8 @@ fn consumed_envelope(position: Option<u64>) -> Envelope<InventoryEvent> {
         stream: format!("item-{ITEM}"),
         version: 3,
         position,
-        event: InventoryEvent::StockConsumed(StockConsumed {
-            site: "crossroads".into(),
-            qty: 2,
-        }),
-        meta: meta(
-            uuid("e5f6a7b8-c9d0-4e1f-8a3b-4c5d6e7f8091"),
-            "cook",
-            1_732_370_000_000,
-        ),
+        event: InventoryEvent::StockConsumed(StockConsumed { site: "crossroads".into(), qty: 2 }),
+        meta: meta(uuid("e5f6a7b8-c9d0-4e1f-8a3b-4c5d6e7f8091"), "cook", 1_732_370_000_000),
     }
 }
 
@@ -519,12 +429,8 @@ fn an_envelope_on_the_wire_has_exactly_the_fields_the_spec_names() {
 fn an_optimistic_envelope_has_no_position_field() {
     let envelope = consumed_envelope(None);
     let written = serde_json::to_value(&envelope).expect("serializes");
-    let fields: BTreeSet<&str> = written
-        .as_object()
-        .expect("an object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let fields: BTreeSet<&str> =
+        written.as_object().expect("an object").keys().map(String::as_str).collect();
     let expected = ["id", "stream", "version", "type", "schema", "data", "meta"];
     assert_eq!(fields, expected.into_iter().collect());
 

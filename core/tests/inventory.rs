@@ -23,11 +23,7 @@ fn milk_stream() -> String {
 // Events.
 
 fn added(name: &str, unit: &str, reorder_level: i64) -> InventoryEvent {
-    InventoryEvent::ItemAdded(ItemAdded {
-        name: name.into(),
-        unit: unit.into(),
-        reorder_level,
-    })
+    InventoryEvent::ItemAdded(ItemAdded { name: name.into(), unit: unit.into(), reorder_level })
 }
 
 fn renamed(name: &str) -> InventoryEvent {
@@ -35,26 +31,15 @@ fn renamed(name: &str) -> InventoryEvent {
 }
 
 fn received(site: &str, qty: i64) -> InventoryEvent {
-    InventoryEvent::StockReceived(StockReceived {
-        site: site.into(),
-        qty,
-        note: None,
-    })
+    InventoryEvent::StockReceived(StockReceived { site: site.into(), qty, note: None })
 }
 
 fn consumed(site: &str, qty: i64) -> InventoryEvent {
-    InventoryEvent::StockConsumed(StockConsumed {
-        site: site.into(),
-        qty,
-    })
+    InventoryEvent::StockConsumed(StockConsumed { site: site.into(), qty })
 }
 
 fn counted(site: &str, counted: i64, delta: i64) -> InventoryEvent {
-    InventoryEvent::StockCounted(StockCounted {
-        site: site.into(),
-        counted,
-        delta,
-    })
+    InventoryEvent::StockCounted(StockCounted { site: site.into(), counted, delta })
 }
 
 fn retired() -> InventoryEvent {
@@ -64,44 +49,23 @@ fn retired() -> InventoryEvent {
 // Commands.
 
 fn add(item: Uuid, name: &str, unit: &str, reorder_level: i64) -> InventoryCommand {
-    InventoryCommand::AddItem(AddItem {
-        item,
-        name: name.into(),
-        unit: unit.into(),
-        reorder_level,
-    })
+    InventoryCommand::AddItem(AddItem { item, name: name.into(), unit: unit.into(), reorder_level })
 }
 
 fn rename(item: Uuid, name: &str) -> InventoryCommand {
-    InventoryCommand::RenameItem(RenameItem {
-        item,
-        name: name.into(),
-    })
+    InventoryCommand::RenameItem(RenameItem { item, name: name.into() })
 }
 
 fn receive(item: Uuid, site: &str, qty: i64) -> InventoryCommand {
-    InventoryCommand::ReceiveStock(ReceiveStock {
-        item,
-        site: site.into(),
-        qty,
-        note: None,
-    })
+    InventoryCommand::ReceiveStock(ReceiveStock { item, site: site.into(), qty, note: None })
 }
 
 fn consume(item: Uuid, site: &str, qty: i64) -> InventoryCommand {
-    InventoryCommand::ConsumeStock(ConsumeStock {
-        item,
-        site: site.into(),
-        qty,
-    })
+    InventoryCommand::ConsumeStock(ConsumeStock { item, site: site.into(), qty })
 }
 
 fn count(item: Uuid, site: &str, counted: i64) -> InventoryCommand {
-    InventoryCommand::CountStock(CountStock {
-        item,
-        site: site.into(),
-        counted,
-    })
+    InventoryCommand::CountStock(CountStock { item, site: site.into(), counted })
 }
 
 fn retire(item: Uuid) -> InventoryCommand {
@@ -147,16 +111,12 @@ fn adding_an_item_trims_its_name_and_unit() {
 
 #[test]
 fn adding_an_item_that_exists_is_rejected() {
-    milk([])
-        .when(add(MILK, "Oat milk", "l", 4))
-        .then_reject("item_exists");
+    milk([]).when(add(MILK, "Oat milk", "l", 4)).then_reject("item_exists");
 }
 
 #[test]
 fn adding_a_retired_item_again_is_rejected() {
-    milk([retired()])
-        .when(add(MILK, "Milk", "l", 10))
-        .then_reject("item_exists");
+    milk([retired()]).when(add(MILK, "Milk", "l", 10)).then_reject("item_exists");
 }
 
 #[test]
@@ -236,16 +196,12 @@ fn renaming_an_item_records_the_trimmed_new_name() {
 
 #[test]
 fn renaming_an_unknown_item_is_rejected() {
-    given_no_events::<Inventory>()
-        .when(rename(MILK, "Whole milk"))
-        .then_reject("unknown_item");
+    given_no_events::<Inventory>().when(rename(MILK, "Whole milk")).then_reject("unknown_item");
 }
 
 #[test]
 fn renaming_a_retired_item_is_rejected() {
-    milk([retired()])
-        .when(rename(MILK, "Whole milk"))
-        .then_reject("item_retired");
+    milk([retired()]).when(rename(MILK, "Whole milk")).then_reject("item_retired");
 }
 
 // ReceiveStock.
@@ -278,26 +234,19 @@ fn receiving_stock_keeps_a_trimmed_note_and_drops_a_blank_one() {
 
 #[test]
 fn receiving_stock_for_an_unknown_item_is_rejected() {
-    given_no_events::<Inventory>()
-        .when(receive(MILK, CROSSROADS, 24))
-        .then_reject("unknown_item");
+    given_no_events::<Inventory>().when(receive(MILK, CROSSROADS, 24)).then_reject("unknown_item");
 }
 
 #[test]
 fn receiving_stock_for_a_retired_item_is_rejected() {
-    milk([retired()])
-        .when(receive(MILK, CROSSROADS, 24))
-        .then_reject("item_retired");
+    milk([retired()]).when(receive(MILK, CROSSROADS, 24)).then_reject("item_retired");
 }
 
 #[test]
 fn a_quantity_received_or_consumed_is_more_than_zero() {
     let given = || milk([received(CROSSROADS, 5)]);
-    for (qty, expected) in [
-        (1, Ok(1)),
-        (0, Err("invalid_quantity")),
-        (-3, Err("invalid_quantity")),
-    ] {
+    for (qty, expected) in [(1, Ok(1)), (0, Err("invalid_quantity")), (-3, Err("invalid_quantity"))]
+    {
         check(
             given(),
             receive(MILK, CROSSROADS, qty),
@@ -328,21 +277,9 @@ fn sites_are_trimmed_and_1_to_40_characters() {
             let site = site.trim();
             milk([received(site, 5)])
         };
-        check(
-            stocked(),
-            receive(MILK, site, 1),
-            expected.map(|site| received(site, 1)),
-        );
-        check(
-            stocked(),
-            consume(MILK, site, 1),
-            expected.map(|site| consumed(site, 1)),
-        );
-        check(
-            stocked(),
-            count(MILK, site, 0),
-            expected.map(|site| counted(site, 0, -5)),
-        );
+        check(stocked(), receive(MILK, site, 1), expected.map(|site| received(site, 1)));
+        check(stocked(), consume(MILK, site, 1), expected.map(|site| consumed(site, 1)));
+        check(stocked(), count(MILK, site, 0), expected.map(|site| counted(site, 0, -5)));
     }
 }
 
@@ -392,9 +329,7 @@ fn what_a_site_holds_is_received_minus_consumed() {
 
 #[test]
 fn consuming_stock_of_an_unknown_item_is_rejected() {
-    given_no_events::<Inventory>()
-        .when(consume(MILK, CROSSROADS, 1))
-        .then_reject("unknown_item");
+    given_no_events::<Inventory>().when(consume(MILK, CROSSROADS, 1)).then_reject("unknown_item");
 }
 
 #[test]
@@ -409,21 +344,9 @@ fn consuming_stock_of_a_retired_item_is_rejected() {
 #[test]
 fn counting_stock_records_the_count_and_its_difference_from_what_the_site_held() {
     let given = || milk([received(CROSSROADS, 5)]);
-    check(
-        given(),
-        count(MILK, CROSSROADS, 3),
-        Ok(counted(CROSSROADS, 3, -2)),
-    );
-    check(
-        given(),
-        count(MILK, CROSSROADS, 8),
-        Ok(counted(CROSSROADS, 8, 3)),
-    );
-    check(
-        given(),
-        count(MILK, CROSSROADS, 5),
-        Ok(counted(CROSSROADS, 5, 0)),
-    );
+    check(given(), count(MILK, CROSSROADS, 3), Ok(counted(CROSSROADS, 3, -2)));
+    check(given(), count(MILK, CROSSROADS, 8), Ok(counted(CROSSROADS, 8, 3)));
+    check(given(), count(MILK, CROSSROADS, 5), Ok(counted(CROSSROADS, 5, 0)));
 }
 
 #[test]
@@ -443,16 +366,8 @@ fn counting_at_a_site_that_held_nothing_yields_the_whole_count() {
 #[test]
 fn a_count_replaces_what_the_site_held() {
     let after_count = || milk([received(CROSSROADS, 5), counted(CROSSROADS, 3, -2)]);
-    check(
-        after_count(),
-        consume(MILK, CROSSROADS, 4),
-        Err("insufficient_stock"),
-    );
-    check(
-        after_count(),
-        consume(MILK, CROSSROADS, 3),
-        Ok(consumed(CROSSROADS, 3)),
-    );
+    check(after_count(), consume(MILK, CROSSROADS, 4), Err("insufficient_stock"));
+    check(after_count(), consume(MILK, CROSSROADS, 3), Ok(consumed(CROSSROADS, 3)));
 }
 
 #[test]
@@ -471,39 +386,29 @@ fn counting_more_than_an_item_total_can_hold_is_rejected() {
 
 #[test]
 fn counting_stock_of_an_unknown_item_is_rejected() {
-    given_no_events::<Inventory>()
-        .when(count(MILK, CROSSROADS, 3))
-        .then_reject("unknown_item");
+    given_no_events::<Inventory>().when(count(MILK, CROSSROADS, 3)).then_reject("unknown_item");
 }
 
 #[test]
 fn counting_stock_of_a_retired_item_is_rejected() {
-    milk([retired()])
-        .when(count(MILK, CROSSROADS, 3))
-        .then_reject("item_retired");
+    milk([retired()]).when(count(MILK, CROSSROADS, 3)).then_reject("item_retired");
 }
 
 // RetireItem.
 
 #[test]
 fn retiring_an_item_records_it() {
-    milk([received(CROSSROADS, 5)])
-        .when(retire(MILK))
-        .then_expect([(milk_stream(), retired())]);
+    milk([received(CROSSROADS, 5)]).when(retire(MILK)).then_expect([(milk_stream(), retired())]);
 }
 
 #[test]
 fn retiring_an_unknown_item_is_rejected() {
-    given_no_events::<Inventory>()
-        .when(retire(MILK))
-        .then_reject("unknown_item");
+    given_no_events::<Inventory>().when(retire(MILK)).then_reject("unknown_item");
 }
 
 #[test]
 fn retiring_an_item_twice_is_rejected() {
-    milk([retired()])
-        .when(retire(MILK))
-        .then_reject("item_retired");
+    milk([retired()]).when(retire(MILK)).then_reject("item_retired");
 }
 
 #[test]
@@ -519,11 +424,7 @@ fn every_command_but_add_needs_an_item_that_exists_and_is_not_retired() {
     for command in commands {
         check(given_no_events(), command.clone(), Err("unknown_item"));
         check(only_flour(), command.clone(), Err("unknown_item"));
-        check(
-            milk([received(CROSSROADS, 5), retired()]),
-            command,
-            Err("item_retired"),
-        );
+        check(milk([received(CROSSROADS, 5), retired()]), command, Err("item_retired"));
     }
 }
 
@@ -577,10 +478,7 @@ impl Kitchen {
     }
 
     fn milk(&self) -> Item {
-        self.log
-            .state(&milk_stream())
-            .state
-            .expect("Milk was added")
+        self.log.state(&milk_stream()).state.expect("Milk was added")
     }
 
     fn views(&self) -> ViewSet<Inventory> {
@@ -600,11 +498,7 @@ fn check_undo(setup: &[InventoryCommand], command: InventoryCommand, undo: Inven
     let events = kitchen.log.events().len();
     assert_eq!(kitchen.run_and_undo(command), undo);
     assert_eq!(kitchen.milk(), before, "undo restores the item");
-    assert_eq!(
-        kitchen.log.events().len(),
-        events + 2,
-        "undo appends, never deletes"
-    );
+    assert_eq!(kitchen.log.events().len(), events + 2, "undo appends, never deletes");
 }
 
 #[test]
@@ -666,19 +560,13 @@ fn retiring_an_item_cannot_be_undone() {
 #[test]
 fn a_command_on_an_item_that_did_not_exist_has_nothing_to_restore() {
     assert_eq!(Inventory::compensate(&rename(MILK, "Milk"), &[&None]), None);
-    assert_eq!(
-        Inventory::compensate(&count(MILK, CROSSROADS, 1), &[&None]),
-        None
-    );
+    assert_eq!(Inventory::compensate(&count(MILK, CROSSROADS, 1), &[&None]), None);
 }
 
 // Read models.
 
 fn view(views: &ViewSet<Inventory>, name: &str) -> Value {
-    views
-        .view(name)
-        .expect("the inventory has this view")
-        .value()
+    views.view(name).expect("the inventory has this view").value()
 }
 
 fn row(views: &ViewSet<Inventory>, name: &str, item: Uuid) -> Option<Value> {
@@ -688,11 +576,8 @@ fn row(views: &ViewSet<Inventory>, name: &str, item: Uuid) -> Option<Value> {
 
 #[test]
 fn the_inventory_has_four_views() {
-    let names: Vec<&str> = ViewSet::<Inventory>::default()
-        .names()
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    let names: Vec<&str> =
+        ViewSet::<Inventory>::default().names().into_iter().map(|(name, _)| name).collect();
     assert_eq!(names, ["stock", "low_stock", "activity", "history"]);
 }
 
@@ -755,11 +640,7 @@ fn low_stock_lists_the_items_whose_total_is_below_their_reorder_level() {
 
     let views = kitchen.views();
     let listed = view(&views, "low_stock");
-    let listed: Vec<&String> = listed
-        .as_object()
-        .expect("an object by item")
-        .keys()
-        .collect();
+    let listed: Vec<&String> = listed.as_object().expect("an object by item").keys().collect();
     assert_eq!(listed, [&MILK.to_string()], "9 < 10 is low; 5 of 5 is not");
     let milk = row(&views, "low_stock", MILK).expect("Milk is low");
     assert_eq!(milk["total"], json!(9));
@@ -773,10 +654,7 @@ fn low_stock_lists_the_items_whose_total_is_below_their_reorder_level() {
 fn a_retired_item_is_never_low() {
     let mut kitchen = Kitchen::with_milk();
     kitchen.run(retire(MILK));
-    assert_eq!(
-        row(&kitchen.views(), "stock", MILK).map(|m| m["total"].clone()),
-        Some(json!(0))
-    );
+    assert_eq!(row(&kitchen.views(), "stock", MILK).map(|m| m["total"].clone()), Some(json!(0)));
     assert_eq!(view(&kitchen.views(), "low_stock"), json!({}));
 }
 

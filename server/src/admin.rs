@@ -24,18 +24,11 @@ fn bar(total: u64, what: &str) -> ProgressBar {
 
 /// Writes every event of `tenant` to `out`, one envelope per line, in position order.
 pub async fn export(store: &dyn Store, tenant: &str, out: &mut dyn Write) -> Result<u64, String> {
-    let head = store
-        .events_after(tenant, 0, 1)
-        .await
-        .map_err(|e| e.to_string())?
-        .head;
+    let head = store.events_after(tenant, 0, 1).await.map_err(|e| e.to_string())?.head;
     let progress = bar(head, "export");
     let mut after = 0;
     loop {
-        let page = store
-            .events_after(tenant, after, 10_000)
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = store.events_after(tenant, after, 10_000).await.map_err(|e| e.to_string())?;
         let Some(last) = page.events.last() else {
             break;
         };
@@ -108,16 +101,9 @@ async fn append_run(
         actor: "import".to_owned(),
         at: 0,
         stream: stream.clone(),
-        request: AppendRequest {
-            expected_version: expected,
-            events,
-        },
+        request: AppendRequest { expected_version: expected, events },
     };
-    match store
-        .submit(tenant, request)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    match store.submit(tenant, request).await.map_err(|e| e.to_string())? {
         WriteReply::Append(Ok(_)) => Ok(count),
         WriteReply::Append(Err(AppendRefusal::Invalid { message, .. })) => {
             Err(format!("{stream}: {message}"))
@@ -144,9 +130,7 @@ pub async fn rebuild(store: &dyn Store, tenant: &str) -> Result<u64, StoreError>
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    let reply = store
-        .submit(tenant, WriteRequest::Rebuild { progress })
-        .await;
+    let reply = store.submit(tenant, WriteRequest::Rebuild { progress }).await;
     ticker.abort();
     match reply? {
         WriteReply::Rebuilt { events } => {
@@ -154,9 +138,7 @@ pub async fn rebuild(store: &dyn Store, tenant: &str) -> Result<u64, StoreError>
             bar.finish();
             Ok(events)
         }
-        _ => Err(StoreError(
-            "the writer answered a rebuild with another reply".to_owned(),
-        )),
+        _ => Err(StoreError("the writer answered a rebuild with another reply".to_owned())),
     }
 }
 
@@ -169,9 +151,7 @@ pub async fn rebuild_stale(store: &dyn Store, domain: &dyn Hosted) -> Result<(),
             .views()
             .iter()
             .filter(|view| {
-                !stored
-                    .iter()
-                    .any(|(name, version)| name == view.name && *version == view.version)
+                !stored.iter().any(|(name, version)| name == view.name && *version == view.version)
             })
             .map(|view| view.name)
             .collect();

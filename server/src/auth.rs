@@ -63,9 +63,7 @@ impl Caller {
             Ok(())
         } else {
             let scope = serde_json::to_value(scope).unwrap_or_default();
-            Err(ApiError::Forbidden(format!(
-                "This needs the {scope} scope."
-            )))
+            Err(ApiError::Forbidden(format!("This needs the {scope} scope.")))
         }
     }
 }
@@ -83,9 +81,7 @@ const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 impl Keys {
     /// Keys for `secret`.
     pub fn new(secret: &str) -> Self {
-        Keys {
-            secret: secret.as_bytes().to_vec(),
-        }
+        Keys { secret: secret.as_bytes().to_vec() }
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -125,13 +121,10 @@ impl Keys {
         if header.get("alg").and_then(|alg| alg.as_str()) != Some("HS256") {
             return Err(invalid("only HS256 is accepted"));
         }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| invalid("bad signature"))?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid("bad signature"))?;
         let mut mac = self.mac();
         mac.update(token[..header_len(token)].as_bytes());
-        mac.verify_slice(&signature)
-            .map_err(|_| invalid("bad signature"))?;
+        mac.verify_slice(&signature).map_err(|_| invalid("bad signature"))?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
@@ -143,11 +136,7 @@ impl Keys {
         if claims.tenant.is_empty() || claims.tenant.len() > 100 {
             return Err(invalid("its tenant must be 1 to 100 characters"));
         }
-        Ok(Caller {
-            sub: claims.sub,
-            tenant: claims.tenant,
-            scopes: claims.scopes,
-        })
+        Ok(Caller { sub: claims.sub, tenant: claims.tenant, scopes: claims.scopes })
     }
 }
 
@@ -161,12 +150,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims {
-            sub: "ann".into(),
-            tenant: "north".into(),
-            scopes: vec![Scope::Read],
-            exp,
-        }
+        Claims { sub: "ann".into(), tenant: "north".into(), scopes: vec![Scope::Read], exp }
     }
 
     #[test]
@@ -174,25 +158,16 @@ mod tests {
         let keys = Keys::new("secret");
         let token = keys.mint(&claims(100));
         let caller = keys.verify(&token, 99).expect("valid");
-        assert_eq!(
-            (caller.sub.as_str(), caller.tenant.as_str()),
-            ("ann", "north")
-        );
+        assert_eq!((caller.sub.as_str(), caller.tenant.as_str()), ("ann", "north"));
         assert!(caller.require(Scope::Read).is_ok());
         assert!(caller.require(Scope::Write).is_err());
-        assert!(matches!(
-            keys.verify(&token, 100),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(keys.verify(&token, 100), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let token = Keys::new("other").mint(&claims(100));
-        assert!(matches!(
-            Keys::new("secret").verify(&token, 1),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(Keys::new("secret").verify(&token, 1), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
@@ -201,11 +176,8 @@ mod tests {
         let token = keys.mint(&claims(100));
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(
-            serde_json::to_vec(&Claims {
-                tenant: "south".into(),
-                ..claims(100)
-            })
-            .unwrap_or_default(),
+            serde_json::to_vec(&Claims { tenant: "south".into(), ..claims(100) })
+                .unwrap_or_default(),
         );
         parts[1] = &forged;
         assert!(keys.verify(&parts.join("."), 1).is_err());

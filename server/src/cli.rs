@@ -48,6 +48,9 @@ pub enum Command {
         /// Most open subscriptions per token subject.
         #[arg(long, env = "ANNALS_MAX_SUBSCRIPTIONS", default_value_t = 64)]
         max_subscriptions: usize,
+        /// An origin allowed to call the API from a browser (repeat for more); none by default.
+        #[arg(long, env = "ANNALS_CORS_ORIGIN", value_delimiter = ',')]
+        cors_origin: Vec<String>,
     },
     /// Write a tenant's log to a file (or stdout) as NDJSON, one envelope per line.
     Export {

@@ -24,25 +24,16 @@ pub async fn apply<D: Domain, T: WriteTx>(
     request: &WriteRequest,
 ) -> Result<WriteReply, StoreError> {
     match request {
-        WriteRequest::Commands {
-            actor,
-            at,
-            commands,
-        } => {
+        WriteRequest::Commands { actor, at, commands } => {
             let (results, head) = push::<D, T>(tx, actor, *at, commands).await?;
             Ok(WriteReply::Commands { results, head })
         }
-        WriteRequest::Append {
-            actor,
-            at,
-            stream,
-            request,
-        } => Ok(WriteReply::Append(
-            append::<D, T>(tx, actor, *at, stream, request).await?,
-        )),
-        WriteRequest::Rebuild { progress } => Ok(WriteReply::Rebuilt {
-            events: rebuild::<D, T>(tx, progress).await?,
-        }),
+        WriteRequest::Append { actor, at, stream, request } => {
+            Ok(WriteReply::Append(append::<D, T>(tx, actor, *at, stream, request).await?))
+        }
+        WriteRequest::Rebuild { progress } => {
+            Ok(WriteReply::Rebuilt { events: rebuild::<D, T>(tx, progress).await? })
+        }
     }
 }
 
@@ -63,10 +54,9 @@ impl<D: Domain> Batch<D> {
         for name in names {
             let state = match stored.get(&name) {
                 None => StreamState::default(),
-                Some(s) if s.state_version == D::STATE_VERSION => StreamState {
-                    state: serde_json::from_str(&s.state)?,
-                    version: s.version,
-                },
+                Some(s) if s.state_version == D::STATE_VERSION => {
+                    StreamState { state: serde_json::from_str(&s.state)?, version: s.version }
+                }
                 // Folded by another reducer version: rebuild it from the log.
                 Some(_) => {
                     let rows = tx.stream_events(&name).await?;
@@ -77,13 +67,7 @@ impl<D: Domain> Batch<D> {
             streams.insert(name, state);
         }
         let (touched, events, empty) = (Vec::new(), Vec::new(), StreamState::default());
-        Ok(Batch {
-            head,
-            streams,
-            touched,
-            events,
-            empty,
-        })
+        Ok(Batch { head, streams, touched, events, empty })
     }
 
     fn stream(&self, name: &str) -> &StreamState<D> {
@@ -114,11 +98,7 @@ impl<D: Domain> Batch<D> {
         tx: &mut T,
         results: Vec<(Uuid, String)>,
     ) -> Result<Writes, StoreError> {
-        let mut writes = Writes {
-            head: self.head,
-            results,
-            ..Writes::default()
-        };
+        let mut writes = Writes { head: self.head, results, ..Writes::default() };
         if self.events.is_empty() {
             if !writes.results.is_empty() {
                 tx.write(&writes).await?;
@@ -127,11 +107,8 @@ impl<D: Domain> Batch<D> {
         }
         let mut views = ViewSet::<D>::default();
         for view in views.iter_mut() {
-            let mut keys: Vec<String> = self
-                .events
-                .iter()
-                .filter_map(|envelope| view.key_of(envelope))
-                .collect();
+            let mut keys: Vec<String> =
+                self.events.iter().filter_map(|envelope| view.key_of(envelope)).collect();
             keys.sort();
             keys.dedup();
             for (key, row) in tx.rows(view.name(), &keys).await? {
@@ -147,29 +124,17 @@ impl<D: Domain> Batch<D> {
             for (key, row) in view.take_changes() {
                 let listed = view.is_listed(&key);
                 let row = row.map(|row| row.to_string());
-                writes.rows.push(RowWrite {
-                    view: view.name(),
-                    key,
-                    row,
-                    listed,
-                });
+                writes.rows.push(RowWrite { view: view.name(), key, row, listed });
             }
         }
         for name in &self.touched {
             let stream = &self.streams[name];
             let state = serde_json::to_string(&stream.state)?;
-            let stored = StoredStream {
-                version: stream.version,
-                state_version: D::STATE_VERSION,
-                state,
-            };
+            let stored =
+                StoredStream { version: stream.version, state_version: D::STATE_VERSION, state };
             writes.streams.push((name.clone(), stored));
         }
-        writes.events = self
-            .events
-            .iter()
-            .map(event_row)
-            .collect::<Result<_, _>>()?;
+        writes.events = self.events.iter().map(event_row).collect::<Result<_, _>>()?;
         tx.write(&writes).await?;
         Ok(writes)
     }
@@ -202,16 +167,9 @@ async fn push<D: Domain, T: WriteTx>(
             out.push(RawValue::from_string(result.clone())?);
             continue;
         }
-        let meta = Meta {
-            command: request.id,
-            actor: actor.to_owned(),
-            at,
-        };
+        let meta = Meta { command: request.id, actor: actor.to_owned(), at };
         let result = match command.and_then(|command| decide(&batch, &command, &meta, request)) {
-            Ok(events) => CommandResult::Accepted {
-                id: request.id,
-                events: batch.record(events),
-            },
+            Ok(events) => CommandResult::Accepted { id: request.id, events: batch.record(events) },
             Err(rejection) => CommandResult::Rejected {
                 id: request.id,
                 code: rejection.code,
@@ -243,10 +201,8 @@ fn decide<D: Domain>(
         }
     }
     let names = D::streams(command);
-    let streams: Vec<(&str, &StreamState<D>)> = names
-        .iter()
-        .map(|name| (name.as_str(), batch.stream(name)))
-        .collect();
+    let streams: Vec<(&str, &StreamState<D>)> =
+        names.iter().map(|name| (name.as_str(), batch.stream(name))).collect();
     execute::<D>(command, meta, &streams)
 }
 
@@ -260,17 +216,11 @@ async fn append<D: Domain, T: WriteTx>(
 ) -> Result<Result<AppendResponse, AppendRefusal>, StoreError> {
     let invalid = |code, message: String| Ok(Err(AppendRefusal::Invalid { code, message }));
     if category_of(stream) != D::CATEGORY || stream.len() <= D::CATEGORY.len() + 1 {
-        let message = format!(
-            "Streams here are named {}-<id>, not {stream:?}.",
-            D::CATEGORY
-        );
+        let message = format!("Streams here are named {}-<id>, not {stream:?}.", D::CATEGORY);
         return invalid("invalid_stream", message);
     }
     if request.events.is_empty() {
-        return invalid(
-            "invalid_body",
-            "An append needs at least one event.".to_owned(),
-        );
+        return invalid("invalid_body", "An append needs at least one event.".to_owned());
     }
     let mut events = Vec::with_capacity(request.events.len());
     for (index, new) in request.events.iter().enumerate() {
@@ -298,10 +248,7 @@ async fn append<D: Domain, T: WriteTx>(
     let actual = batch.stream(stream).version;
     if !request.expected_version.admits(actual) {
         let expected = serde_json::to_value(request.expected_version)?;
-        return Ok(Err(AppendRefusal::WrongExpectedVersion {
-            expected,
-            actual,
-        }));
+        return Ok(Err(AppendRefusal::WrongExpectedVersion { expected, actual }));
     }
     let envelopes = request
         .events
@@ -314,11 +261,7 @@ async fn append<D: Domain, T: WriteTx>(
             version: actual + index as u64 + 1,
             position: None,
             event,
-            meta: new.meta.clone().unwrap_or(Meta {
-                command: new.id,
-                actor: actor.to_owned(),
-                at,
-            }),
+            meta: new.meta.clone().unwrap_or(Meta { command: new.id, actor: actor.to_owned(), at }),
         })
         .collect();
     let recorded = batch.record(envelopes);
@@ -354,12 +297,7 @@ async fn rebuild<D: Domain, T: WriteTx>(
         names.push((view.name(), view.version()));
         for (key, row) in view.rows() {
             let listed = view.is_listed(&key);
-            rows.push(RowWrite {
-                view: view.name(),
-                key,
-                row: Some(row.to_string()),
-                listed,
-            });
+            rows.push(RowWrite { view: view.name(), key, row: Some(row.to_string()), listed });
         }
     }
     tx.replace_views(&names, &rows, head).await?;

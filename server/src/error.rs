@@ -51,18 +51,12 @@ pub enum ApiError {
 impl ApiError {
     /// A 400 with a stable code.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
-            code,
-            message: message.into(),
-        }
+        ApiError::BadRequest { code, message: message.into() }
     }
 
     /// A 404 with a stable code.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::NotFound {
-            code,
-            message: message.into(),
-        }
+        ApiError::NotFound { code, message: message.into() }
     }
 
     /// Logs an internal failure under a fresh request id and returns a 503 naming only that id.
@@ -88,24 +82,16 @@ impl IntoResponse for ApiError {
                 (StatusCode::CONFLICT, "wrong_expected_version", message)
             }
             ApiError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
-            ApiError::TooMany(message) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_subscriptions",
-                message,
-            ),
+            ApiError::TooMany(message) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_subscriptions", message)
+            }
             ApiError::Unavailable { request } => {
                 details.insert("request".to_owned(), Value::from(request));
                 let message = "The storage is unavailable; try again.".to_owned();
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
         };
-        let body = ErrorResponse {
-            error: ErrorBody {
-                code: code.to_owned(),
-                message,
-                details,
-            },
-        };
+        let body = ErrorResponse { error: ErrorBody { code: code.to_owned(), message, details } };
         (status, Json(body)).into_response()
     }
 }

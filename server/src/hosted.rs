@@ -60,9 +60,7 @@ impl<D> Default for Host<D> {
 /// The domain named `name`, if annals knows it.
 pub fn by_name(name: &str) -> Option<Arc<dyn Hosted>> {
     match name {
-        "inventory" => Some(Arc::new(
-            Host::<annals_core::inventory::Inventory>::default(),
-        )),
+        "inventory" => Some(Arc::new(Host::<annals_core::inventory::Inventory>::default())),
         "bank" => Some(Arc::new(Host::<annals_core::bank::Bank>::default())),
         _ => None,
     }
@@ -111,9 +109,7 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
 
     fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError> {
         let events = decode_rows::<D>(events)?;
-        Ok(serde_json::to_value(
-            StreamState::<D>::at(&events, version).state,
-        )?)
+        Ok(serde_json::to_value(StreamState::<D>::at(&events, version).state)?)
     }
 
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>> {

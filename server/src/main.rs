@@ -29,35 +29,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Token {
-            auth_secret,
-            sub,
-            tenant,
-            scopes,
-            ttl,
-        } => {
+        Command::Token { auth_secret, sub, tenant, scopes, ttl } => {
             let scopes = scopes
                 .split(',')
                 .map(|s| serde_json::from_value::<Scope>(s.trim().into()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| "scopes are read, write and admin".to_owned())?;
             let exp = annals_server::routes::now_millis() / 1000 + ttl;
-            println!(
-                "{}",
-                Keys::new(&auth_secret).mint(&Claims {
-                    sub,
-                    tenant,
-                    scopes,
-                    exp
-                })
-            );
+            println!("{}", Keys::new(&auth_secret).mint(&Claims { sub, tenant, scopes, exp }));
             Ok(())
         }
-        Command::Export {
-            storage,
-            tenant,
-            output,
-        } => block_on(async move {
+        Command::Export { storage, tenant, output } => block_on(async move {
             let store = open(&storage).await?;
             let mut out: Box<dyn std::io::Write> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(
@@ -70,11 +52,7 @@ fn run(cli: Cli) -> Result<(), String> {
             eprintln!("exported {count} events of tenant {tenant}");
             Ok(())
         }),
-        Command::Import {
-            storage,
-            tenant,
-            input,
-        } => block_on(async move {
+        Command::Import { storage, tenant, input } => block_on(async move {
             let store = open(&storage).await?;
             let mut input: Box<dyn std::io::BufRead> = match &input {
                 Some(path) => Box::new(std::io::BufReader::new(
@@ -94,9 +72,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 None => store.tenants().await.map_err(|e| e.to_string())?,
             };
             for tenant in tenants {
-                let count = admin::rebuild(store.as_ref(), &tenant)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let count =
+                    admin::rebuild(store.as_ref(), &tenant).await.map_err(|e| e.to_string())?;
                 eprintln!("rebuilt the views of tenant {tenant} from {count} events");
             }
             Ok(())
@@ -108,6 +85,7 @@ fn run(cli: Cli) -> Result<(), String> {
             r#static,
             max_body,
             max_subscriptions,
+            cors_origin,
         } => {
             if auth_secret.is_none() && !listen.ip().is_loopback() {
                 return Err(format!(
@@ -128,7 +106,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     tracing::warn!("local mode: no --auth-secret, single tenant \"default\", loopback only");
                 }
                 tracing::info!(address = %listen, domain = domain.name(), database = %storage.database, "serving");
-                let limits = Limits { body: max_body, subscriptions: max_subscriptions };
+                let limits = Limits { body: max_body, subscriptions: max_subscriptions, cors_origins: cors_origin };
                 let state = annals_server::state(store, domain, auth_secret.as_deref().map(Keys::new), limits);
                 let mut app = annals_server::app(state);
                 if let Some(dir) = r#static {

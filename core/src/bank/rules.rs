@@ -88,10 +88,7 @@ impl Domain for Bank {
                 let amount = positive(c.amount)?;
                 covers(account, amount)?;
                 let reference = reference(&c.reference)?;
-                one(BankEvent::MoneyWithdrawn(MoneyWithdrawn {
-                    amount,
-                    reference,
-                }))
+                one(BankEvent::MoneyWithdrawn(MoneyWithdrawn { amount, reference }))
             }
             BankCommand::ChangeCreditLine(c) => {
                 open(state(0), &c.account)?;
@@ -101,9 +98,7 @@ impl Domain for Bank {
                         format!("A credit line must be 0 or more, not {}.", c.limit),
                     ));
                 }
-                one(BankEvent::CreditLineChanged(CreditLineChanged {
-                    limit: c.limit,
-                }))
+                one(BankEvent::CreditLineChanged(CreditLineChanged { limit: c.limit }))
             }
             BankCommand::Transfer(c) => {
                 if c.from == c.to {
@@ -129,11 +124,7 @@ impl Domain for Bank {
                     ),
                     (
                         streams[1].clone(),
-                        BankEvent::TransferredIn(TransferredIn {
-                            from: c.from,
-                            amount,
-                            reference,
-                        }),
+                        BankEvent::TransferredIn(TransferredIn { from: c.from, amount, reference }),
                     ),
                 ])
             }
@@ -142,10 +133,7 @@ impl Domain for Bank {
                 if account.balance != 0 {
                     return Err(Rejection::new(
                         "nonzero_balance",
-                        format!(
-                            "The balance is {} cents; it must be 0 to close.",
-                            account.balance
-                        ),
+                        format!("The balance is {} cents; it must be 0 to close.", account.balance),
                     ));
                 }
                 one(BankEvent::AccountClosed(AccountClosed {}))
@@ -155,10 +143,7 @@ impl Domain for Bank {
 
     fn evolve(state: &mut Option<Account>, event: &BankEvent) {
         if let BankEvent::AccountOpened(e) = event {
-            *state = Some(Account {
-                owner: e.owner.clone(),
-                ..Account::default()
-            });
+            *state = Some(Account { owner: e.owner.clone(), ..Account::default() });
             return;
         }
         let Some(account) = state else { return };
@@ -176,10 +161,7 @@ impl Domain for Bank {
     fn compensate(command: &BankCommand, before: &[&Option<Account>]) -> Option<BankCommand> {
         let undo = |reference: &str| {
             let undo = format!("undo {reference}");
-            undo.trim()
-                .chars()
-                .take(REFERENCE_LENGTH)
-                .collect::<String>()
+            undo.trim().chars().take(REFERENCE_LENGTH).collect::<String>()
         };
         Some(match command {
             BankCommand::OpenAccount(c) => {
@@ -210,24 +192,17 @@ impl Domain for Bank {
     }
 
     fn views() -> Vec<Box<dyn DynView<Self>>> {
-        vec![
-            Table::<Self, Balances>::boxed(),
-            Table::<Self, Statement>::boxed(),
-        ]
+        vec![Table::<Self, Balances>::boxed(), Table::<Self, Statement>::boxed()]
     }
 }
 
 /// The account, if it exists and is open.
 fn open<'a>(state: Option<&'a Account>, id: &Uuid) -> Result<&'a Account, Rejection> {
     match state {
-        None => Err(Rejection::new(
-            "unknown_account",
-            format!("There is no account {id}."),
-        )),
-        Some(account) if account.closed => Err(Rejection::new(
-            "account_closed",
-            format!("Account {id} is closed."),
-        )),
+        None => Err(Rejection::new("unknown_account", format!("There is no account {id}."))),
+        Some(account) if account.closed => {
+            Err(Rejection::new("account_closed", format!("Account {id} is closed.")))
+        }
         Some(account) => Ok(account),
     }
 }
@@ -260,10 +235,7 @@ fn holds(account: &Account, amount: i64) -> Result<(), Rejection> {
     if account.balance.checked_add(amount).is_none() {
         return Err(Rejection::new(
             "invalid_amount",
-            format!(
-                "A balance of {} cents cannot take {amount} more.",
-                account.balance
-            ),
+            format!("A balance of {} cents cannot take {amount} more.", account.balance),
         ));
     }
     Ok(())

@@ -114,11 +114,7 @@ impl Domain for Inventory {
                 let counted = at_least(0, c.counted, "A count")?;
                 let delta = counted - item.at(&site);
                 fits(item, delta)?;
-                InventoryEvent::StockCounted(StockCounted {
-                    site,
-                    counted,
-                    delta,
-                })
+                InventoryEvent::StockCounted(StockCounted { site, counted, delta })
             }
             InventoryCommand::RetireItem(c) => {
                 active(state, &c.item)?;
@@ -212,14 +208,10 @@ fn item_of(command: &InventoryCommand) -> &Uuid {
 /// The item, if it exists and is not retired.
 fn active<'a>(state: Option<&'a Item>, id: &Uuid) -> Result<&'a Item, Rejection> {
     match state {
-        None => Err(Rejection::new(
-            "unknown_item",
-            format!("There is no item {id}."),
-        )),
-        Some(item) if item.retired => Err(Rejection::new(
-            "item_retired",
-            format!("{} was retired.", item.name),
-        )),
+        None => Err(Rejection::new("unknown_item", format!("There is no item {id}."))),
+        Some(item) if item.retired => {
+            Err(Rejection::new("item_retired", format!("{} was retired.", item.name)))
+        }
         Some(item) => Ok(item),
     }
 }
@@ -231,10 +223,7 @@ fn site(site: &str) -> Result<String, Rejection> {
 /// Rejects a change of `delta` units that would take the item's total past what an i64 holds;
 /// every site holds 0 or more, so each site's quantity then fits as well.
 fn fits(item: &Item, delta: i64) -> Result<(), Rejection> {
-    let total = item
-        .stock
-        .values()
-        .try_fold(0_i64, |total, qty| total.checked_add(*qty));
+    let total = item.stock.values().try_fold(0_i64, |total, qty| total.checked_add(*qty));
     if total.and_then(|total| total.checked_add(delta)).is_none() {
         return Err(Rejection::new(
             "invalid_quantity",

@@ -40,13 +40,7 @@ async fn serve(dir: &Path, path: &str) -> Response {
     } else {
         "public, max-age=3600"
     };
-    (
-        [
-            (header::CONTENT_TYPE, content_type(&file)),
-            (header::CACHE_CONTROL, cache),
-        ],
-        bytes,
-    )
+    ([(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, cache)], bytes)
         .into_response()
 }
 

@@ -45,25 +45,13 @@ async fn push(
         at: now_millis(),
         commands: push.commands,
     };
-    let reply = state
-        .store
-        .submit(&caller.tenant, request)
-        .await
-        .map_err(ApiError::internal)?;
+    let reply = state.store.submit(&caller.tenant, request).await.map_err(ApiError::internal)?;
     let WriteReply::Commands { results, head } = reply else {
-        return Err(ApiError::internal(
-            "the writer answered a push with another reply",
-        ));
+        return Err(ApiError::internal("the writer answered a push with another reply"));
     };
-    let accepted = results
-        .iter()
-        .filter(|r| r.get().contains(r#""status":"accepted""#))
-        .count();
+    let accepted = results.iter().filter(|r| r.get().contains(r#""status":"accepted""#)).count();
     Metrics::add(&state.metrics.accepted, accepted as u64);
     Metrics::add(&state.metrics.rejected, (results.len() - accepted) as u64);
     let results: Vec<&str> = results.iter().map(|r| r.get()).collect();
-    Ok(json_text(format!(
-        r#"{{"results":[{}],"head":{head}}}"#,
-        results.join(",")
-    )))
+    Ok(json_text(format!(r#"{{"results":[{}],"head":{head}}}"#, results.join(","))))
 }

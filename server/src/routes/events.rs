@@ -49,11 +49,7 @@ async fn pull(
         .events_after(&caller.tenant, page.after, limit)
         .await
         .map_err(ApiError::internal)?;
-    Ok(json_text(format!(
-        r#"{{"events":{},"head":{}}}"#,
-        events_json(&log.events),
-        log.head
-    )))
+    Ok(json_text(format!(r#"{{"events":{},"head":{}}}"#, events_json(&log.events), log.head)))
 }
 
 /// Stored events as a JSON array of envelopes.

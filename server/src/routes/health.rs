@@ -12,24 +12,16 @@ use serde_json::json;
 use super::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(health)).route("/metrics", get(metrics))
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.check().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "domain": state.domain.name() })),
-        ),
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "domain": state.domain.name() }))),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");
             let error = json!({ "code": "unavailable", "message": "The storage does not answer." });
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "error": error })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": error })))
         }
     }
 }
@@ -70,9 +62,7 @@ async fn metrics(State(state): State<AppState>, _: crate::auth::Caller) -> impl 
     ];
     let mut text = String::new();
     for (name, kind, help, value) in counters {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

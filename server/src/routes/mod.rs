@@ -2,6 +2,7 @@
 
 mod app;
 mod commands;
+mod cors;
 mod events;
 mod health;
 mod openapi;
@@ -34,14 +35,13 @@ pub struct Limits {
     pub body: usize,
     /// Most open subscriptions per token subject.
     pub subscriptions: usize,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            body: 1024 * 1024,
-            subscriptions: 64,
-        }
+        Limits { body: 1024 * 1024, subscriptions: 64, cors_origins: Vec::new() }
     }
 }
 
@@ -95,10 +95,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            count_errors,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state)
 }
 
@@ -125,10 +123,7 @@ where
         let Some(keys) = &state.keys else {
             return Ok(Caller::local());
         };
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok());
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
             return Err(ApiError::Unauthorized(
                 "This needs an Authorization: Bearer <token> header.".to_owned(),
@@ -145,25 +140,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|err: BytesRejection| {
-                if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge("The body is larger than this server accepts.".to_owned())
-                } else {
-                    ApiError::bad_request("invalid_body", err.body_text())
-                }
-            })?;
-        serde_json::from_slice(&bytes).map(Body).map_err(|err| {
-            let code = if err.is_syntax() || err.is_eof() {
-                "invalid_json"
+        let bytes = Bytes::from_request(request, state).await.map_err(|err: BytesRejection| {
+            if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge("The body is larger than this server accepts.".to_owned())
             } else {
-                "invalid_body"
-            };
-            ApiError::bad_request(
-                code,
-                format!("The body is not what this endpoint takes: {err}."),
-            )
+                ApiError::bad_request("invalid_body", err.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|err| {
+            let code =
+                if err.is_syntax() || err.is_eof() { "invalid_json" } else { "invalid_body" };
+            ApiError::bad_request(code, format!("The body is not what this endpoint takes: {err}."))
         })
     }
 }
@@ -176,14 +163,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|q| Params(q.0))
-            .map_err(|err| {
-                ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("The query {query:?} is not valid: {}.", err.body_text()),
-                )
-            })
+        axum::extract::Query::<T>::try_from_uri(&parts.uri).map(|q| Params(q.0)).map_err(|err| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("The query {query:?} is not valid: {}.", err.body_text()),
+            )
+        })
     }
 }
 

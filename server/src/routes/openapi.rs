@@ -7,10 +7,8 @@ use serde_json::{Value, json};
 use super::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/v1/openapi.json",
-        get(|_: crate::auth::Caller| async { Json(document()) }),
-    )
+    Router::new()
+        .route("/v1/openapi.json", get(|_: crate::auth::Caller| async { Json(document()) }))
 }
 
 fn error(description: &str) -> Value {

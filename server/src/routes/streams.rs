@@ -29,10 +29,7 @@ struct Range {
 }
 
 fn not_found(stream: &str) -> ApiError {
-    ApiError::not_found(
-        "stream_not_found",
-        format!("There is no stream {stream:?}."),
-    )
+    ApiError::not_found("stream_not_found", format!("There is no stream {stream:?}."))
 }
 
 fn check_name(stream: &str) -> Result<(), ApiError> {
@@ -82,21 +79,15 @@ async fn state_of(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Scope::Read)?;
     check_name(&stream)?;
-    let stored = state
-        .store
-        .stream_state(&caller.tenant, &stream)
-        .await
-        .map_err(ApiError::internal)?;
+    let stored =
+        state.store.stream_state(&caller.tenant, &stream).await.map_err(ApiError::internal)?;
     let Some(stored) = stored else {
         return Err(not_found(&stream));
     };
     if at.is_some_and(|at| at > stored.version) {
         return Err(ApiError::bad_request(
             "invalid_parameter",
-            format!(
-                "The stream is at version {}; at cannot be later.",
-                stored.version
-            ),
+            format!("The stream is at version {}; at cannot be later.", stored.version),
         ));
     }
     let needs_events = at.is_some() || !state.domain.current_state_is_stored(&stored);
@@ -115,9 +106,7 @@ async fn state_of(
         None => (stored.version, state.domain.current_state(&stored, &events)),
     };
     let value = value.map_err(ApiError::internal)?;
-    Ok(Json(
-        json!({ "stream": stream, "version": version, "state": value }),
-    ))
+    Ok(Json(json!({ "stream": stream, "version": version, "state": value })))
 }
 
 async fn append(
@@ -129,23 +118,13 @@ async fn append(
     caller.require(Scope::Admin)?;
     check_name(&stream)?;
     let count = request.events.len() as u64;
-    let request = WriteRequest::Append {
-        actor: caller.sub.clone(),
-        at: now_millis(),
-        stream,
-        request,
-    };
-    let reply = state
-        .store
-        .submit(&caller.tenant, request)
-        .await
-        .map_err(ApiError::internal)?;
+    let request =
+        WriteRequest::Append { actor: caller.sub.clone(), at: now_millis(), stream, request };
+    let reply = state.store.submit(&caller.tenant, request).await.map_err(ApiError::internal)?;
     match reply {
         WriteReply::Append(Ok(response)) => {
             Metrics::add(&state.metrics.appended, count);
-            Ok(json_text(
-                serde_json::to_string(&response).map_err(ApiError::internal)?,
-            ))
+            Ok(json_text(serde_json::to_string(&response).map_err(ApiError::internal)?))
         }
         WriteReply::Append(Err(AppendRefusal::Invalid { code, message })) => {
             Err(ApiError::bad_request(code, message))
@@ -153,8 +132,8 @@ async fn append(
         WriteReply::Append(Err(AppendRefusal::WrongExpectedVersion { expected, actual })) => {
             Err(ApiError::WrongExpectedVersion { expected, actual })
         }
-        WriteReply::Commands { .. } | WriteReply::Rebuilt { .. } => Err(ApiError::internal(
-            "the writer answered an append with another reply",
-        )),
+        WriteReply::Commands { .. } | WriteReply::Rebuilt { .. } => {
+            Err(ApiError::internal("the writer answered an append with another reply"))
+        }
     }
 }

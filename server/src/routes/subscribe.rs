@@ -34,18 +34,11 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut open = self
-            .state
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut open = self.state.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(count) = open.get_mut(&self.subject) {
             *count = count.saturating_sub(1);
         }
-        self.state
-            .metrics
-            .subscribers
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.state.metrics.subscribers.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -65,10 +58,7 @@ async fn subscribe(
     };
     let subject = format!("{}/{}", caller.tenant, caller.sub);
     {
-        let mut open = state
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut open = state.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
         let count = open.entry(subject.clone()).or_default();
         if *count >= state.limits.subscriptions {
             return Err(ApiError::TooMany(format!(
@@ -79,10 +69,7 @@ async fn subscribe(
         *count += 1;
     }
     Metrics::add(&state.metrics.subscribers, 1);
-    let slot = Arc::new(Slot {
-        state: state.clone(),
-        subject,
-    });
+    let slot = Arc::new(Slot { state: state.clone(), subject });
     let heads = state.store.watch(&caller.tenant);
     let tenant = caller.tenant.clone();
     let events = stream::unfold((after, heads, slot), move |(after, mut heads, slot)| {
@@ -97,9 +84,7 @@ async fn subscribe(
                             .events
                             .iter()
                             .map(|e| {
-                                Ok(Event::default()
-                                    .id(e.position.to_string())
-                                    .data(e.to_json()))
+                                Ok(Event::default().id(e.position.to_string()).data(e.to_json()))
                             })
                             .collect();
                         return Some((stream::iter(batch), (last, heads, slot)));

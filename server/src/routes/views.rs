@@ -11,9 +11,7 @@ use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/views/{name}", get(whole))
-        .route("/v1/views/{name}/{key}", get(row))
+    Router::new().route("/v1/views/{name}", get(whole)).route("/v1/views/{name}/{key}", get(row))
 }
 
 fn single(state: &AppState, name: &str) -> Result<bool, ApiError> {
@@ -35,15 +33,10 @@ async fn whole(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let single = single(&state, &name)?;
-    let rows = state
-        .store
-        .view_rows(&caller.tenant, &name, None)
-        .await
-        .map_err(ApiError::internal)?;
+    let rows =
+        state.store.view_rows(&caller.tenant, &name, None).await.map_err(ApiError::internal)?;
     let value = if single {
-        rows.rows
-            .first()
-            .map_or("null".to_owned(), |(_, row)| row.clone())
+        rows.rows.first().map_or("null".to_owned(), |(_, row)| row.clone())
     } else {
         let entries: Vec<String> = rows
             .rows
@@ -52,10 +45,7 @@ async fn whole(
             .collect();
         format!("{{{}}}", entries.join(","))
     };
-    Ok(json_text(format!(
-        r#"{{"position":{},"value":{value}}}"#,
-        rows.position
-    )))
+    Ok(json_text(format!(r#"{{"position":{},"value":{value}}}"#, rows.position)))
 }
 
 async fn row(
@@ -76,13 +66,7 @@ async fn row(
         .await
         .map_err(ApiError::internal)?;
     let Some((_, row)) = rows.rows.first() else {
-        return Err(ApiError::not_found(
-            "row_not_found",
-            format!("{name} has no row {key:?}."),
-        ));
+        return Err(ApiError::not_found("row_not_found", format!("{name} has no row {key:?}.")));
     };
-    Ok(json_text(format!(
-        r#"{{"position":{},"value":{row}}}"#,
-        rows.position
-    )))
+    Ok(json_text(format!(r#"{{"position":{},"value":{row}}}"#, rows.position)))
 }

@@ -339,25 +339,14 @@ pub struct Heads {
 impl Heads {
     /// A receiver of the tenant's head.
     pub fn watch(&self, tenant: &str) -> watch::Receiver<Position> {
-        let mut heads = self
-            .heads
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        heads
-            .entry(tenant.to_owned())
-            .or_insert_with(|| watch::channel(0).0)
-            .subscribe()
+        let mut heads = self.heads.lock().unwrap_or_else(|poison| poison.into_inner());
+        heads.entry(tenant.to_owned()).or_insert_with(|| watch::channel(0).0).subscribe()
     }
 
     /// Moves the tenant's head forward, waking its subscribers.
     pub fn advance(&self, tenant: &str, head: Position) {
-        let mut heads = self
-            .heads
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        let sender = heads
-            .entry(tenant.to_owned())
-            .or_insert_with(|| watch::channel(0).0);
+        let mut heads = self.heads.lock().unwrap_or_else(|poison| poison.into_inner());
+        let sender = heads.entry(tenant.to_owned()).or_insert_with(|| watch::channel(0).0);
         sender.send_if_modified(|current| {
             let moved = head > *current;
             *current = (*current).max(head);

@@ -104,9 +104,7 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
 }
 
 async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
     let result = async {
         client
             .batch_execute(
@@ -114,10 +112,7 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
             )
             .await?;
         let row = client
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM annals_migrations",
-                &[],
-            )
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM annals_migrations", &[])
             .await?;
         let done: i32 = row.get(0);
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(done as usize) {
@@ -133,9 +128,7 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         Ok::<_, StoreError>(())
     }
     .await;
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .await?;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
     result
 }
 
@@ -158,16 +151,9 @@ impl PostgresStore {
             .name("annals-postgres-writer".to_owned())
             .spawn(move || write_thread::<D>(writer_url, jobs, writer_heads, ready))
             .map_err(|err| StoreError(format!("cannot start the writer: {err}")))?;
-        started
-            .await
-            .map_err(|_| StoreError("the writer did not start".to_owned()))??;
+        started.await.map_err(|_| StoreError("the writer did not start".to_owned()))??;
         tokio::spawn(listen(url.to_owned(), heads.clone()));
-        Ok(Arc::new(PostgresStore {
-            writer,
-            readers,
-            next: AtomicUsize::new(0),
-            heads,
-        }))
+        Ok(Arc::new(PostgresStore { writer, readers, next: AtomicUsize::new(0), heads }))
     }
 
     fn reader(&self) -> &Client {
@@ -220,10 +206,7 @@ fn write_thread<D: Domain>(
     heads: Arc<Heads>,
     ready: oneshot::Sender<Result<(), StoreError>>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             let _ = ready.send(Err(StoreError(format!("cannot start the writer: {err}"))));
@@ -297,27 +280,15 @@ async fn commit<D: Domain>(
     .await?;
     // The tenant's write lock, held until commit: one writer at a time per tenant, on every
     // node, so positions are assigned in commit order.
-    let row = tx
-        .query_one(
-            "SELECT head FROM tenants WHERE tenant = $1 FOR UPDATE",
-            &[&tenant],
-        )
-        .await?;
-    let mut write = PostgresTx {
-        tx: &tx,
-        tenant,
-        head: row.get::<_, i64>(0) as Position,
-    };
+    let row =
+        tx.query_one("SELECT head FROM tenants WHERE tenant = $1 FOR UPDATE", &[&tenant]).await?;
+    let mut write = PostgresTx { tx: &tx, tenant, head: row.get::<_, i64>(0) as Position };
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
         replies.push(engine::apply::<D, _>(&mut write, &job.request).await?);
     }
     let head = write.head;
-    tx.execute(
-        "SELECT pg_notify('annals', $1)",
-        &[&format!("{tenant} {head}")],
-    )
-    .await?;
+    tx.execute("SELECT pg_notify('annals', $1)", &[&format!("{tenant} {head}")]).await?;
     tx.commit().await?;
     Ok((replies, head))
 }
@@ -390,11 +361,8 @@ impl WriteTx for PostgresTx<'_> {
     ) -> Result<(), StoreError> {
         let (tx, tenant) = (self.tx, self.tenant);
         for (view, version) in views {
-            tx.execute(
-                "DELETE FROM view_rows WHERE tenant = $1 AND view = $2",
-                &[&tenant, view],
-            )
-            .await?;
+            tx.execute("DELETE FROM view_rows WHERE tenant = $1 AND view = $2", &[&tenant, view])
+                .await?;
             tx.execute(
                 "INSERT INTO views (tenant, view, version, position) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (tenant, view) DO UPDATE SET version = excluded.version, \
@@ -449,10 +417,7 @@ impl WriteTx for PostgresTx<'_> {
                 &[&self.tenant, &names],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get(0), stored_stream(row, 1)))
-            .collect())
+        Ok(rows.iter().map(|row| (row.get(0), stored_stream(row, 1))).collect())
     }
 
     async fn stream_events(&mut self, stream: &str) -> Result<Vec<EventRow>, StoreError> {
@@ -525,21 +490,10 @@ impl WriteTx for PostgresTx<'_> {
         }
         if !writes.streams.is_empty() {
             let names: Vec<&str> = writes.streams.iter().map(|(n, _)| n.as_str()).collect();
-            let versions: Vec<i64> = writes
-                .streams
-                .iter()
-                .map(|(_, s)| s.version as i64)
-                .collect();
-            let reducers: Vec<i32> = writes
-                .streams
-                .iter()
-                .map(|(_, s)| s.state_version as i32)
-                .collect();
-            let states: Vec<&str> = writes
-                .streams
-                .iter()
-                .map(|(_, s)| s.state.as_str())
-                .collect();
+            let versions: Vec<i64> = writes.streams.iter().map(|(_, s)| s.version as i64).collect();
+            let reducers: Vec<i32> =
+                writes.streams.iter().map(|(_, s)| s.state_version as i32).collect();
+            let states: Vec<&str> = writes.streams.iter().map(|(_, s)| s.state.as_str()).collect();
             tx.execute(
                 "INSERT INTO streams (tenant, stream, version, state_version, state) \
                  SELECT $1, s, v, r, st FROM UNNEST($2::text[], $3::bigint[], $4::int[], $5::text[]) \
@@ -584,11 +538,7 @@ impl WriteTx for PostgresTx<'_> {
             .await?;
         }
         if !writes.results.is_empty() {
-            let ids: Vec<String> = writes
-                .results
-                .iter()
-                .map(|(id, _)| id.to_string())
-                .collect();
+            let ids: Vec<String> = writes.results.iter().map(|(id, _)| id.to_string()).collect();
             let results: Vec<&str> = writes.results.iter().map(|(_, r)| r.as_str()).collect();
             tx.execute(
                 "INSERT INTO commands (tenant, id, result) \
@@ -623,16 +573,10 @@ impl Store for PostgresStore {
         request: WriteRequest,
     ) -> BoxFuture<'_, Result<WriteReply, StoreError>> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.writer.send(Job {
-            tenant: tenant.to_owned(),
-            request,
-            reply,
-        });
+        let sent = self.writer.send(Job { tenant: tenant.to_owned(), request, reply });
         Box::pin(async move {
             sent.map_err(|_| StoreError("the writer has stopped".to_owned()))?;
-            answer
-                .await
-                .map_err(|_| StoreError("the writer has stopped".to_owned()))?
+            answer.await.map_err(|_| StoreError("the writer has stopped".to_owned()))?
         })
     }
 
@@ -665,10 +609,7 @@ impl Store for PostgresStore {
                     row.map_or(0, |row| row.get::<_, i64>(0) as Position)
                 }
             };
-            Ok(LogPage {
-                events: rows.iter().map(event_row).collect(),
-                head,
-            })
+            Ok(LogPage { events: rows.iter().map(event_row).collect(), head })
         })
     }
 
@@ -740,16 +681,11 @@ impl Store for PostgresStore {
                     &[&tenant, &view, &key],
                 )
                 .await?;
-            let position = rows
-                .first()
-                .map_or(0, |row| row.get::<_, i64>(0) as Position);
+            let position = rows.first().map_or(0, |row| row.get::<_, i64>(0) as Position);
             let rows = rows
                 .iter()
                 .filter_map(|row| {
-                    Some((
-                        row.get::<_, Option<String>>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                    ))
+                    Some((row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?))
                 })
                 .collect();
             Ok(ViewRows { position, rows })
@@ -765,10 +701,8 @@ impl Store for PostgresStore {
 
     fn tenants(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
         Box::pin(async move {
-            let rows = self
-                .reader()
-                .query("SELECT tenant FROM tenants ORDER BY tenant", &[])
-                .await?;
+            let rows =
+                self.reader().query("SELECT tenant FROM tenants ORDER BY tenant", &[]).await?;
             Ok(rows.iter().map(|row| row.get(0)).collect())
         })
     }
@@ -778,15 +712,9 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let rows = self
                 .reader()
-                .query(
-                    "SELECT view, version FROM views WHERE tenant = $1",
-                    &[&tenant],
-                )
+                .query("SELECT view, version FROM views WHERE tenant = $1", &[&tenant])
                 .await?;
-            Ok(rows
-                .iter()
-                .map(|row| (row.get(0), row.get::<_, i32>(1) as u32))
-                .collect())
+            Ok(rows.iter().map(|row| (row.get(0), row.get::<_, i32>(1) as u32)).collect())
         })
     }
 

@@ -85,9 +85,7 @@ pub struct SqliteStore {
 
 /// The file a `sqlite://PATH` URL names.
 pub fn path_of(url: &str) -> Option<&str> {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .filter(|p| !p.is_empty())
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).filter(|p| !p.is_empty())
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -151,8 +149,7 @@ impl SqliteStore {
                 readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
                 result
             });
-            task.await
-                .map_err(|err| StoreError(format!("read task: {err}")))?
+            task.await.map_err(|err| StoreError(format!("read task: {err}")))?
         })
     }
 }
@@ -293,9 +290,8 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     async fn results(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StoreError> {
-        let mut select = self
-            .tx
-            .prepare_cached("SELECT result FROM commands WHERE tenant = ?1 AND id = ?2")?;
+        let mut select =
+            self.tx.prepare_cached("SELECT result FROM commands WHERE tenant = ?1 AND id = ?2")?;
         let mut found = HashMap::new();
         for id in ids {
             let result: Option<String> = select
@@ -335,9 +331,8 @@ impl WriteTx for SqliteTx<'_> {
         )?;
         let mut found = HashMap::new();
         for key in keys {
-            let row: Option<String> = select
-                .query_row(params![self.tenant, view, key], |row| row.get(0))
-                .optional()?;
+            let row: Option<String> =
+                select.query_row(params![self.tenant, view, key], |row| row.get(0)).optional()?;
             if let Some(row) = row {
                 found.insert(key.clone(), row);
             }
@@ -482,21 +477,11 @@ impl Store for SqliteStore {
         request: WriteRequest,
     ) -> BoxFuture<'_, Result<WriteReply, StoreError>> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            tenant: tenant.to_owned(),
-            request,
-            reply,
-        };
-        let sent = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(job);
+        let job = Job { tenant: tenant.to_owned(), request, reply };
+        let sent = self.writer.lock().unwrap_or_else(|p| p.into_inner()).send(job);
         Box::pin(async move {
             sent.map_err(|_| StoreError("the writer has stopped".to_owned()))?;
-            answer
-                .await
-                .map_err(|_| StoreError("the writer has stopped".to_owned()))?
+            answer.await.map_err(|_| StoreError("the writer has stopped".to_owned()))?
         })
     }
 
@@ -516,10 +501,7 @@ impl Store for SqliteStore {
             let events = select
                 .query_map(params![tenant, after, limit], event_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(LogPage {
-                events,
-                head: head(conn, &tenant)?,
-            })
+            Ok(LogPage { events, head: head(conn, &tenant)? })
         })
     }
 
@@ -561,14 +543,9 @@ impl Store for SqliteStore {
                  AND (?3 IS NULL OR key = ?3) ORDER BY key",
             )?;
             let rows = select
-                .query_map(params![tenant, view, key], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?
+                .query_map(params![tenant, view, key], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(ViewRows {
-                position: position.unwrap_or(0),
-                rows,
-            })
+            Ok(ViewRows { position: position.unwrap_or(0), rows })
         })
     }
 
