@@ -42,8 +42,8 @@ pub struct Pending<D: Domain> {
     /// Its events as last decided locally (or as recorded, once the server accepted it).
     #[serde(skip)]
     pub events: Vec<Envelope<D::Event>>,
-    /// The server's events for it, once a push said it was accepted but before they arrived
-    /// through the log.
+    /// The server's events for it, once a push said it was accepted or the first of them
+    /// arrived through the log, until all of them have arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded: Option<Vec<Envelope<D::Event>>>,
 }
@@ -80,6 +80,9 @@ pub struct Gap {
     pub got: Position,
 }
 
+/// A command's events and the command that would undo it.
+type Decided<D> = (Vec<Envelope<<D as Domain>::Event>>, Option<<D as Domain>::Command>);
+
 /// One side of the replica: stream states and views.
 struct Branch<D: Domain> {
     streams: HashMap<String, StreamState<D>>,
@@ -88,36 +91,23 @@ struct Branch<D: Domain> {
 
 impl<D: Domain> Default for Branch<D> {
     fn default() -> Self {
-        Branch {
-            streams: HashMap::new(),
-            views: ViewSet::default(),
-        }
+        Branch { streams: HashMap::new(), views: ViewSet::default() }
     }
 }
 
 impl<D: Domain> Clone for Branch<D> {
     fn clone(&self) -> Self {
-        Branch {
-            streams: self.streams.clone(),
-            views: self.views.clone(),
-        }
+        Branch { streams: self.streams.clone(), views: self.views.clone() }
     }
 }
 
 impl<D: Domain> Branch<D> {
     fn apply(&mut self, envelope: &Envelope<D::Event>) {
-        self.streams
-            .entry(envelope.stream.clone())
-            .or_default()
-            .apply(envelope);
+        self.streams.entry(envelope.stream.clone()).or_default().apply(envelope);
         self.views.apply(envelope);
     }
 
-    fn decide(
-        &self,
-        command: &D::Command,
-        meta: &Meta,
-    ) -> Result<(Vec<Envelope<D::Event>>, Option<D::Command>), Rejection> {
+    fn decide(&self, command: &D::Command, meta: &Meta) -> Result<Decided<D>, Rejection> {
         let names = D::streams(command);
         let empty = StreamState::default();
         let streams: Vec<(&str, &StreamState<D>)> = names
@@ -192,11 +182,7 @@ impl<D: Domain> Replica<D> {
             return result;
         }
         let (events, undo) = self.run(command.clone(), meta.clone())?;
-        self.undo.push(Done {
-            id: meta.command,
-            command,
-            undo,
-        });
+        self.undo.push(Done { id: meta.command, command, undo });
         self.redo.clear();
         Ok(events)
     }
@@ -205,10 +191,7 @@ impl<D: Domain> Replica<D> {
     /// `meta.command`. History is kept: the undo is new events.
     pub fn undo(&mut self, meta: Meta) -> Result<Vec<Envelope<D::Event>>, Rejection> {
         let Some(done) = self.undo.last() else {
-            return Err(Rejection::new(
-                "nothing_to_undo",
-                "There is nothing to undo.",
-            ));
+            return Err(Rejection::new("nothing_to_undo", "There is nothing to undo."));
         };
         let Some(compensation) = done.undo.clone() else {
             return Err(Rejection::new(
@@ -226,10 +209,7 @@ impl<D: Domain> Replica<D> {
     /// Runs the last undone command again, with id `meta.command`.
     pub fn redo(&mut self, meta: Meta) -> Result<Vec<Envelope<D::Event>>, Rejection> {
         let Some(command) = self.redo.last().cloned() else {
-            return Err(Rejection::new(
-                "nothing_to_redo",
-                "There is nothing to redo.",
-            ));
+            return Err(Rejection::new("nothing_to_redo", "There is nothing to redo."));
         };
         let id = meta.command;
         let (events, undo) = self.run(command.clone(), meta)?;
@@ -240,10 +220,7 @@ impl<D: Domain> Replica<D> {
 
     /// Whether [`undo`](Replica::undo) and [`redo`](Replica::redo) have something to do.
     pub fn can_undo_redo(&self) -> (bool, bool) {
-        (
-            self.undo.last().is_some_and(|done| done.undo.is_some()),
-            !self.redo.is_empty(),
-        )
+        (self.undo.last().is_some_and(|done| done.undo.is_some()), !self.redo.is_empty())
     }
 
     fn replay(&self, id: &Uuid) -> Option<Result<Vec<Envelope<D::Event>>, Rejection>> {
@@ -251,42 +228,27 @@ impl<D: Domain> Replica<D> {
             return Some(Ok(pending.events.clone()));
         }
         if let Some(rejected) = self.rejected.iter().find(|r| r.id == *id) {
-            return Some(Err(Rejection::new(
-                &rejected.code,
-                rejected.message.clone(),
-            )));
+            return Some(Err(Rejection::new(&rejected.code, rejected.message.clone())));
         }
         if self.accepted_set.contains(id) {
-            let events = self
-                .history
-                .iter()
-                .filter(|e| e.meta.command == *id)
-                .cloned();
+            let events = self.history.iter().filter(|e| e.meta.command == *id).cloned();
             return Some(Ok(events.collect()));
         }
         None
     }
 
-    fn run(
-        &mut self,
-        command: D::Command,
-        meta: Meta,
-    ) -> Result<(Vec<Envelope<D::Event>>, Option<D::Command>), Rejection> {
+    fn run(&mut self, command: D::Command, meta: Meta) -> Result<Decided<D>, Rejection> {
         let (events, undo) = self.optimistic.decide(&command, &meta)?;
         for envelope in &events {
             self.optimistic.apply(envelope);
         }
-        self.pending.push(Pending {
-            command,
-            meta,
-            events: events.clone(),
-            recorded: None,
-        });
+        self.pending.push(Pending { command, meta, events: events.clone(), recorded: None });
         Ok((events, undo))
     }
 
     /// Takes in events from the server's log (in position order; ones already seen are
-    /// skipped), confirms the pending commands they record, and rebases the rest.
+    /// skipped), confirms the pending commands they record once all of a command's events are
+    /// here, and rebases the rest.
     ///
     /// Nothing changes when the events do not follow this replica's position.
     pub fn receive(&mut self, events: &[Envelope<D::Event>]) -> Result<Rebased, Gap> {
@@ -295,15 +257,11 @@ impl<D: Domain> Replica<D> {
             let position = envelope.position.unwrap_or(0);
             if position >= next {
                 if position != next {
-                    return Err(Gap {
-                        expected: next,
-                        got: position,
-                    });
+                    return Err(Gap { expected: next, got: position });
                 }
                 next += 1;
             }
         }
-        let mut report = Rebased::default();
         let mut recorded = HashSet::new();
         for envelope in events {
             if envelope.position.unwrap_or(0) <= self.position() {
@@ -311,21 +269,37 @@ impl<D: Domain> Replica<D> {
             }
             self.confirmed.apply(envelope);
             self.remember(envelope.clone());
+            self.record(envelope);
             recorded.insert(envelope.meta.command);
         }
         // The server has the final word: a command it recorded is accepted even if a local
         // rebase had refused it.
-        self.rejected
-            .retain(|rejected| !recorded.contains(&rejected.id));
-        self.pending
-            .retain(|pending| !recorded.contains(&pending.meta.command));
-        for id in recorded {
-            self.mark_accepted(id);
-            report.accepted.push(id);
+        self.rejected.retain(|rejected| !recorded.contains(&rejected.id));
+        for id in &recorded {
+            self.mark_accepted(*id);
         }
+        let mut report = self.rebase();
+        // A pending command whose events are only partly here (a page may end inside a
+        // command) stays pending until the rest arrive.
+        let pending: HashSet<Uuid> = self.pending.iter().map(|p| p.meta.command).collect();
+        report.accepted.extend(recorded.into_iter().filter(|id| !pending.contains(id)));
         report.accepted.sort();
-        report.rejected = self.rebase();
+        report.accepted.dedup();
         Ok(report)
+    }
+
+    /// Keeps the server's copy of a confirmed event of a pending command: the command then
+    /// stands for the events the server recorded, and leaves the queue once all are confirmed.
+    fn record(&mut self, envelope: &Envelope<D::Event>) {
+        let id = envelope.meta.command;
+        let Some(pending) = self.pending.iter_mut().find(|p| p.meta.command == id) else {
+            return;
+        };
+        let events = pending.recorded.get_or_insert_with(|| pending.events.clone());
+        match events.iter_mut().find(|e| e.id == envelope.id) {
+            Some(event) => *event = envelope.clone(),
+            None => events.push(envelope.clone()),
+        }
     }
 
     /// Takes in the server's answer to a push: a refused command moves to rejected with the
@@ -343,9 +317,7 @@ impl<D: Domain> Replica<D> {
                     }
                 }
                 CommandResult::Accepted { id, events } => {
-                    let known = events
-                        .iter()
-                        .all(|e| e.position.unwrap_or(0) <= self.position());
+                    let known = events.iter().all(|e| e.position.unwrap_or(0) <= self.position());
                     if known || self.accepted_set.contains(id) {
                         continue;
                     }
@@ -356,36 +328,45 @@ impl<D: Domain> Replica<D> {
                         let rejected = self.rejected.remove(index);
                         let at = self.pending.iter().position(|p| p.recorded.is_none());
                         let meta = events.first().map(|e| e.meta.clone());
-                        let meta = meta.unwrap_or(Meta {
-                            command: *id,
-                            actor: String::new(),
-                            at: 0,
-                        });
+                        let meta =
+                            meta.unwrap_or(Meta { command: *id, actor: String::new(), at: 0 });
                         let pending = Pending {
                             command: rejected.command,
                             meta,
                             events: Vec::new(),
                             recorded: Some(events.clone()),
                         };
-                        self.pending
-                            .insert(at.unwrap_or(self.pending.len()), pending);
+                        self.pending.insert(at.unwrap_or(self.pending.len()), pending);
                     }
                 }
             }
         }
-        report.rejected.extend(self.rebase());
+        let rebased = self.rebase();
+        report.accepted.extend(rebased.accepted);
+        report.rejected.extend(rebased.rejected);
         report
     }
 
-    /// Re-decides every pending command, in order, on top of the confirmed state. Returns the
-    /// ids of those that no longer hold, which move to rejected.
-    fn rebase(&mut self) -> Vec<Uuid> {
+    /// Re-decides every pending command, in order, on top of the confirmed state. Reports the
+    /// commands the server recorded whose events are now all confirmed, which leave the queue,
+    /// and those that no longer hold, which move to rejected.
+    fn rebase(&mut self) -> Rebased {
+        let position = self.position();
+        let confirmed = |e: &Envelope<D::Event>| e.position.is_some_and(|p| p <= position);
         let mut optimistic = self.confirmed.clone();
-        let mut refused = Vec::new();
+        let mut report = Rebased::default();
         let mut kept = Vec::with_capacity(self.pending.len());
         for mut pending in std::mem::take(&mut self.pending) {
             if let Some(recorded) = &pending.recorded {
-                for envelope in recorded {
+                // A command's events are contiguous in the log: once the log has moved past
+                // the last one seen, none is missing.
+                let last = recorded.iter().filter_map(|e| e.position).max();
+                if recorded.iter().all(confirmed) || last.is_some_and(|last| last < position) {
+                    self.mark_accepted(pending.meta.command);
+                    report.accepted.push(pending.meta.command);
+                    continue;
+                }
+                for envelope in recorded.iter().filter(|e| !confirmed(e)) {
                     optimistic.apply(envelope);
                 }
                 pending.events = recorded.clone();
@@ -405,14 +386,14 @@ impl<D: Domain> Replica<D> {
                     kept.push(pending);
                 }
                 Err(rejection) => {
-                    refused.push(pending.meta.command);
+                    report.rejected.push(pending.meta.command);
                     self.reject(pending.meta.command, pending.command, rejection);
                 }
             }
         }
         self.pending = kept;
         self.optimistic = optimistic;
-        refused
+        report
     }
 
     fn reject(&mut self, id: Uuid, command: D::Command, rejection: Rejection) {
@@ -429,10 +410,10 @@ impl<D: Domain> Replica<D> {
     fn mark_accepted(&mut self, id: Uuid) {
         if self.accepted_set.insert(id) {
             self.accepted.push_back(id);
-            if self.accepted.len() > ACCEPTED_MEMORY {
-                if let Some(old) = self.accepted.pop_front() {
-                    self.accepted_set.remove(&old);
-                }
+            if self.accepted.len() > ACCEPTED_MEMORY
+                && let Some(old) = self.accepted.pop_front()
+            {
+                self.accepted_set.remove(&old);
             }
         }
     }
@@ -494,20 +475,12 @@ impl<D: Domain> Replica<D> {
 
     /// A stream's optimistic state (confirmed plus pending).
     pub fn stream(&self, stream: &str) -> StreamState<D> {
-        self.optimistic
-            .streams
-            .get(stream)
-            .cloned()
-            .unwrap_or_default()
+        self.optimistic.streams.get(stream).cloned().unwrap_or_default()
     }
 
     /// A stream's state as the server last confirmed it.
     pub fn confirmed_stream(&self, stream: &str) -> StreamState<D> {
-        self.confirmed
-            .streams
-            .get(stream)
-            .cloned()
-            .unwrap_or_default()
+        self.confirmed.streams.get(stream).cloned().unwrap_or_default()
     }
 
     /// The optimistic read models.
@@ -523,11 +496,7 @@ impl<D: Domain> Replica<D> {
     /// The events this replica holds for a stream: the recent confirmed history, then pending.
     pub fn events(&self, stream: &str) -> Vec<&Envelope<D::Event>> {
         let pending = self.pending.iter().flat_map(|p| &p.events);
-        self.history
-            .iter()
-            .chain(pending)
-            .filter(|e| e.stream == stream)
-            .collect()
+        self.history.iter().chain(pending).filter(|e| e.stream == stream).collect()
     }
 
     /// A stream's state at `version` (time travel), when this replica still holds the stream's
@@ -562,11 +531,7 @@ impl<D: Domain> Replica<D> {
                 .into_iter()
                 .filter_map(|(name, version)| {
                     let rows = self.confirmed.views.view(name)?.rows();
-                    Some(SavedView {
-                        name: name.to_owned(),
-                        version,
-                        rows,
-                    })
+                    Some(SavedView { name: name.to_owned(), version, rows })
                 })
                 .collect(),
             pending: self.pending.clone(),

@@ -227,7 +227,7 @@ impl<D: Domain> ViewSet<D> {
         events: impl IntoIterator<Item = &'a Envelope<D::Event>>,
         position: Position,
     ) -> Self {
-        Self::fold(events.into_iter().take_while(|e| e.position.is_none_or(|p| p < position)))
+        Self::fold(events.into_iter().take_while(|e| e.position.is_none_or(|p| p <= position)))
     }
 
     /// Folds one envelope into every view; a recorded envelope also moves the position.
