@@ -123,7 +123,7 @@ impl Keys {
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid("bad signature"))?;
         let mut mac = self.mac();
-        mac.update(token[..header_len(token)].as_bytes());
+        mac.update(&token.as_bytes()[..header_len(token)]);
         mac.verify_slice(&signature).map_err(|_| invalid("bad signature"))?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)

@@ -157,6 +157,12 @@ async fn push<D: Domain, T: WriteTx>(
         })
         .collect();
     let mut names: Vec<String> = decoded.iter().flatten().flat_map(D::streams).collect();
+    // A stream named only in `expected` is read too, so its version can be checked. A name
+    // with control characters names no stream (and PostgreSQL text cannot hold NUL): it stays
+    // at version 0 without a read.
+    let expected = commands.iter().flat_map(|c| c.expected.iter().flatten());
+    let expected = expected.map(|(stream, _)| stream).filter(|s| !s.chars().any(char::is_control));
+    names.extend(expected.cloned());
     names.sort();
     names.dedup();
     let mut batch = Batch::<D>::load(tx, names).await?;

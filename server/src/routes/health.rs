@@ -26,7 +26,11 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>, _: crate::auth::Caller) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+) -> Result<impl IntoResponse, crate::error::ApiError> {
+    caller.require(crate::auth::Scope::Read)?;
     let m = &state.metrics;
     let counters = [
         (
@@ -64,5 +68,5 @@ async fn metrics(State(state): State<AppState>, _: crate::auth::Caller) -> impl 
     for (name, kind, help, value) in counters {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

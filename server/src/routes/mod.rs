@@ -172,6 +172,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     }
 }
 
+/// Path segments, with every failure (such as a segment that is not UTF-8) turned into a
+/// clear 400.
+pub struct Segments<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Segments<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let path = axum::extract::Path::<T>::from_request_parts(parts, state).await;
+        path.map(|p| Segments(p.0)).map_err(|err| {
+            ApiError::bad_request(
+                "invalid_path",
+                format!("The path is not valid: {}.", err.body_text()),
+            )
+        })
+    }
+}
+
 /// Milliseconds since the Unix epoch: the server's clock, given to the core as command time.
 pub fn now_millis() -> i64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);

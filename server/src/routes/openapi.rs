@@ -5,10 +5,13 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::auth::{Caller, Scope};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/openapi.json", get(|_: crate::auth::Caller| async { Json(document()) }))
+    Router::new().route(
+        "/v1/openapi.json",
+        get(|caller: Caller| async move { caller.require(Scope::Read).map(|()| Json(document())) }),
+    )
 }
 
 fn error(description: &str) -> Value {

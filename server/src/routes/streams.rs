@@ -1,7 +1,7 @@
 //! One stream: its events, its decided state (at any version), and raw appends (admin).
 
 use annals_core::protocol::AppendRequest;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::events::{events_json, page_limit};
-use super::{AppState, Body, Metrics, Params, json_text, now_millis};
+use super::{AppState, Body, Metrics, Params, Segments, json_text, now_millis};
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
 use crate::store::{AppendRefusal, WriteReply, WriteRequest};
@@ -33,10 +33,11 @@ fn not_found(stream: &str) -> ApiError {
 }
 
 fn check_name(stream: &str) -> Result<(), ApiError> {
-    if stream.is_empty() || stream.len() > 200 {
+    // PostgreSQL text cannot hold NUL: refuse control characters here rather than fail there.
+    if stream.is_empty() || stream.len() > 200 || stream.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_stream",
-            "A stream name is 1 to 200 characters.",
+            "A stream name is 1 to 200 characters, none of them control characters.",
         ));
     }
     Ok(())
@@ -45,7 +46,7 @@ fn check_name(stream: &str) -> Result<(), ApiError> {
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(stream): Path<String>,
+    Segments(stream): Segments<String>,
     Params(range): Params<Range>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
@@ -74,7 +75,7 @@ struct At {
 async fn state_of(
     State(state): State<AppState>,
     caller: Caller,
-    Path(stream): Path<String>,
+    Segments(stream): Segments<String>,
     Params(At { at }): Params<At>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Scope::Read)?;
@@ -112,7 +113,7 @@ async fn state_of(
 async fn append(
     State(state): State<AppState>,
     caller: Caller,
-    Path(stream): Path<String>,
+    Segments(stream): Segments<String>,
     Body(request): Body<AppendRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;

@@ -2,11 +2,11 @@
 //! reflect.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::{AppState, json_text};
+use super::{AppState, Segments, json_text};
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
 
@@ -29,7 +29,7 @@ fn single(state: &AppState, name: &str) -> Result<bool, ApiError> {
 async fn whole(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let single = single(&state, &name)?;
@@ -51,7 +51,7 @@ async fn whole(
 async fn row(
     State(state): State<AppState>,
     caller: Caller,
-    Path((name, key)): Path<(String, String)>,
+    Segments((name, key)): Segments<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     if single(&state, &name)? {
@@ -59,6 +59,11 @@ async fn row(
             "row_not_found",
             format!("{name} is one value, without keys."),
         ));
+    }
+    // Keys are entity ids: one with control characters (which PostgreSQL text cannot hold
+    // when it is NUL) names no row.
+    if key.chars().any(char::is_control) {
+        return Err(ApiError::not_found("row_not_found", format!("{name} has no row {key:?}.")));
     }
     let rows = state
         .store

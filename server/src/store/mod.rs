@@ -53,6 +53,12 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+/// A position or version a caller asked about, as an SQL integer. Both databases store them
+/// as signed 64-bit integers, so nothing lies beyond `i64::MAX` and larger values read the same.
+pub(crate) fn sql_integer(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// One stored event, its payload and metadata kept as the JSON text they were written as.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRow {

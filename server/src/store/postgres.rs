@@ -18,7 +18,7 @@ use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use super::{
     BoxFuture, EventRow, Heads, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
-    WriteReply, WriteRequest, WriteTx, Writes,
+    WriteReply, WriteRequest, WriteTx, Writes, sql_integer,
 };
 use crate::engine;
 
@@ -185,10 +185,10 @@ async fn listen(url: String, heads: Arc<Heads>) {
                 });
                 if client.batch_execute("LISTEN annals").await.is_ok() {
                     while let Some(payload) = incoming.recv().await {
-                        if let Some((tenant, head)) = payload.rsplit_once(' ') {
-                            if let Ok(head) = head.parse() {
-                                heads.advance(tenant, head);
-                            }
+                        if let Some((tenant, head)) = payload.rsplit_once(' ')
+                            && let Ok(head) = head.parse()
+                        {
+                            heads.advance(tenant, head);
                         }
                     }
                 }
@@ -596,7 +596,7 @@ impl Store for PostgresStore {
                         "SELECT {EVENT_COLUMNS}, (SELECT head FROM tenants WHERE tenant = $1) \
                          FROM events WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3"
                     ),
-                    &[&tenant, &(after as i64), &(limit as i64)],
+                    &[&tenant, &sql_integer(after), &(limit as i64)],
                 )
                 .await?;
             let head = match rows.first() {
@@ -629,7 +629,7 @@ impl Store for PostgresStore {
                         "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND stream = $2 \
                          AND version >= $3 ORDER BY version LIMIT $4"
                     ),
-                    &[&tenant, &stream, &(from as i64), &(limit as i64)],
+                    &[&tenant, &stream, &sql_integer(from), &(limit as i64)],
                 )
                 .await?;
             let version = self

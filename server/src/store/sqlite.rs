@@ -12,7 +12,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::{
     BoxFuture, EventRow, Heads, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
-    WriteReply, WriteRequest, WriteTx, Writes,
+    WriteReply, WriteRequest, WriteTx, Writes, sql_integer,
 };
 use crate::engine;
 
@@ -464,7 +464,7 @@ fn stream_events(
          ORDER BY version LIMIT ?4"
     ))?;
     let rows = select
-        .query_map(params![tenant, stream, from, limit], event_row)?
+        .query_map(params![tenant, stream, sql_integer(from), limit], event_row)?
         .collect::<Result<Vec<_>, _>>()?;
     let version = stream_state(conn, tenant, stream)?.map_or(0, |s| s.version);
     Ok((rows, version))
@@ -499,7 +499,7 @@ impl Store for SqliteStore {
                  ORDER BY position LIMIT ?3"
             ))?;
             let events = select
-                .query_map(params![tenant, after, limit], event_row)?
+                .query_map(params![tenant, sql_integer(after), limit], event_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(LogPage { events, head: head(conn, &tenant)? })
         })

@@ -1,0 +1,215 @@
+//! Tokens × endpoints × tenants: every endpoint but `/healthz` refuses a request without a
+//! valid token carrying the scope it needs, with a JSON error and without touching data; and
+//! one tenant never sees another's log, streams, views or live events.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use annals_core::Uuid;
+use annals_server::Limits;
+use annals_server::auth::{Keys, Scope};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use serde_json::{Value, json};
+
+on_both_backends!(token_matrix => token_matrix_sqlite, token_matrix_postgres);
+on_both_backends!(tenant_isolation => tenant_isolation_sqlite, tenant_isolation_postgres);
+
+const SITE: &str = "crossroads";
+
+/// One endpoint: method, path, body, and the scope it needs.
+struct Endpoint {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    needs: Scope,
+}
+
+fn endpoints(item: Uuid) -> Vec<Endpoint> {
+    let stream = item_stream(item);
+    let get = |path: String, needs| Endpoint { method: "GET", path, body: None, needs };
+    vec![
+        Endpoint {
+            method: "POST",
+            path: "/v1/commands".into(),
+            body: Some(json!({ "commands": [receive(item, SITE, 1)] })),
+            needs: Scope::Write,
+        },
+        get("/v1/events".into(), Scope::Read),
+        get("/v1/subscribe?after=0".into(), Scope::Read),
+        get(format!("/v1/streams/{stream}"), Scope::Read),
+        get(format!("/v1/streams/{stream}/state"), Scope::Read),
+        Endpoint {
+            method: "POST",
+            path: format!("/v1/streams/{stream}/events"),
+            body: Some(json!({ "expected_version": "any", "events": [received_event(SITE, 1)] })),
+            needs: Scope::Admin,
+        },
+        get("/v1/views/stock".into(), Scope::Read),
+        get(format!("/v1/views/stock/{item}"), Scope::Read),
+        get("/metrics".into(), Scope::Read),
+        get("/v1/openapi.json".into(), Scope::Read),
+    ]
+}
+
+/// An unsigned token (`alg: none`) with valid claims.
+fn unsigned(tenant: &str) -> String {
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let claims = json!({ "sub": "mallory", "tenant": tenant, "scopes": ["read", "write", "admin"],
+                         "exp": now_seconds() + 3600 });
+    format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
+}
+
+/// A valid token with its claims swapped for another tenant's, keeping the signature.
+fn forged(tenant: &str) -> String {
+    let genuine = token("north", &ALL_SCOPES);
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let claims = json!({ "sub": "mallory", "tenant": tenant, "scopes": ["read", "write", "admin"],
+                         "exp": now_seconds() + 3600 });
+    format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
+}
+
+async fn token_matrix(backend: &Backend) {
+    let db = backend.database().await;
+    let app = db.app_with(Some(Keys::new(SECRET)), Limits::default()).await;
+    let owner = app.api.with_token(&token("north", &ALL_SCOPES));
+    let item = Uuid::new_v4();
+    owner.push_accepted(&[add_item(item, "Jam", 0), receive(item, SITE, 9)]).await;
+    let before = owner.log().await;
+
+    // Token states that are not a valid token at all: 401.
+    let expired = token_with(SECRET, "north", &ALL_SCOPES, now_seconds() - 60);
+    let other_secret = token_with("another secret", "north", &ALL_SCOPES, now_seconds() + 3600);
+    let good = token("north", &ALL_SCOPES);
+    let truncated = good[..good.len() - 5].to_owned();
+    let no_signature = good[..good.rfind('.').expect("a dot")].to_owned();
+    let unauthorized: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        ("expired", Some(format!("Bearer {expired}"))),
+        ("bad signature", Some(format!("Bearer {other_secret}"))),
+        ("forged claims", Some(format!("Bearer {}", forged("south")))),
+        ("unsigned", Some(format!("Bearer {}", unsigned("north")))),
+        ("truncated signature", Some(format!("Bearer {truncated}"))),
+        ("no signature", Some(format!("Bearer {no_signature}"))),
+        ("malformed", Some("Bearer not-a-token".into())),
+        ("malformed parts", Some("Bearer a.b.c".into())),
+        ("malformed base64", Some("Bearer !!!.@@@.###".into())),
+        ("empty bearer", Some("Bearer ".into())),
+        ("another scheme", Some(format!("Basic {good}"))),
+        ("no scheme", Some(good.clone())),
+    ];
+    for endpoint in endpoints(item) {
+        let body = endpoint.body.as_ref().map(|b| b.to_string().into_bytes());
+        let call = |authorization: Option<String>| {
+            let (api, body) = (app.api.clone(), body.clone());
+            let (method, path) = (endpoint.method, endpoint.path.clone());
+            async move {
+                let headers: Vec<(&str, &str)> =
+                    authorization.iter().map(|a| ("Authorization", a.as_str())).collect();
+                api.send(method, &path, &headers, body.as_deref()).await
+            }
+        };
+        for (state, authorization) in &unauthorized {
+            let reply = call(authorization.clone()).await;
+            let what = format!("{} {} with {state}", endpoint.method, endpoint.path);
+            assert_eq!(reply.status, 401, "{what}: {}", reply.text());
+            assert_eq!(error_code(&reply), "unauthorized", "{what}");
+            assert!(!reply.text().contains(&item.to_string()), "{what} leaks data");
+        }
+        // Valid tokens without the needed scope: 403.
+        let others: Vec<Scope> = ALL_SCOPES.into_iter().filter(|s| *s != endpoint.needs).collect();
+        for scopes in [vec![], others] {
+            let reply = call(Some(format!("Bearer {}", token("north", &scopes)))).await;
+            let what = format!("{} {} with scopes {scopes:?}", endpoint.method, endpoint.path);
+            assert_eq!(reply.status, 403, "{what}: {}", reply.text());
+            assert_eq!(error_code(&reply), "forbidden", "{what}");
+        }
+        // With the scope it needs, it answers (a subscription is an endless stream: skipped).
+        if !endpoint.path.starts_with("/v1/subscribe") {
+            let reply = call(Some(format!("Bearer {}", token("north", &[endpoint.needs])))).await;
+            let what = format!("{} {}", endpoint.method, endpoint.path);
+            assert_eq!(reply.status, 200, "{what}: {}", reply.text());
+        }
+    }
+    let health = app.api.get("/healthz").await;
+    assert_eq!(health.json()["status"], "ok", "/healthz needs no token");
+
+    // The refused writes wrote nothing; the two accepted ones (write and admin) did.
+    let (events, head) = owner.log().await;
+    assert_eq!(head, before.1 + 2);
+    assert_eq!(&events[..before.0.len()], &before.0[..]);
+}
+
+async fn tenant_isolation(backend: &Backend) {
+    let db = backend.database().await;
+    let app = db.app_with(Some(Keys::new(SECRET)), Limits::default()).await;
+    let server = app.serve().await;
+    let north = server.api.with_token(&token("north", &ALL_SCOPES));
+    let south = server.api.with_token(&token("south", &ALL_SCOPES));
+    let mut south_live = south.subscribe(0).await;
+    let mut north_live = north.subscribe(0).await;
+
+    let item = Uuid::new_v4();
+    let stream = item_stream(item);
+    let north_commands = [add_item(item, "Honey", 5), receive(item, SITE, 3)];
+    north.push_accepted(&north_commands).await;
+    let appended = north.append(&stream, json!(2), &[received_event(SITE, 1)]).await.ok();
+    assert_eq!(appended["positions"], json!([3]));
+    let north_log = north.log().await;
+    assert_eq!(north_log.1, 3);
+
+    // South sees none of it.
+    assert_eq!(south.get("/v1/events").await.ok(), json!({ "events": [], "head": 0 }));
+    assert_error(&south.get(&format!("/v1/streams/{stream}")).await, 404, "stream_not_found");
+    let state = south.get(&format!("/v1/streams/{stream}/state")).await;
+    assert_error(&state, 404, "stream_not_found");
+    let state_at = south.get(&format!("/v1/streams/{stream}/state?at=1")).await;
+    assert_error(&state_at, 404, "stream_not_found");
+    assert_eq!(south.view("stock").await, json!({ "position": 0, "value": {} }));
+    assert_eq!(south.view("low_stock").await, json!({ "position": 0, "value": {} }));
+    assert_eq!(south.view("activity").await, json!({ "position": 0, "value": null }));
+    assert_eq!(south.view("history").await, json!({ "position": 0, "value": {} }));
+    for view in ["stock", "low_stock", "history"] {
+        let row = south.get(&format!("/v1/views/{view}/{item}")).await;
+        assert_error(&row, 404, "row_not_found");
+    }
+
+    // South reusing north's command id gets its own decision, not north's result: south has
+    // no such item.
+    let reused = south.push(&north_commands[1..]).await.ok();
+    assert_eq!(reused["results"][0]["status"], "rejected", "{reused}");
+    assert_eq!(reused["results"][0]["code"], "unknown_item");
+    // South's own stream of the same name is its own, and starts empty.
+    let own = south
+        .append(
+            &stream,
+            json!("no_stream"),
+            &[json!({ "id": Uuid::new_v4(), "type": "ItemAdded",
+            "data": { "name": "South honey", "unit": "jar", "reorder_level": 0 } })],
+        )
+        .await
+        .ok();
+    assert_eq!(own, json!({ "first_version": 1, "last_version": 1, "positions": [1] }));
+    south.push_accepted(&[receive(item, "south-site", 2)]).await;
+
+    // North is untouched.
+    assert_eq!(north.log().await, north_log);
+    let north_state = north.get(&format!("/v1/streams/{stream}/state")).await.ok();
+    assert_eq!(north_state["state"]["name"], "Honey");
+    assert_eq!(north_state["state"]["stock"], json!({ SITE: 4 }));
+
+    // Each live subscription carries its own tenant's events only.
+    let south_log = south.log().await;
+    assert_eq!(south_log.1, 2);
+    for (live, (log, _)) in [(&mut south_live, &south_log), (&mut north_live, &north_log)] {
+        for expected in log {
+            let event = live.next_within(Duration::from_secs(10)).await.expect("a live event");
+            let event: Value = serde_json::from_str(&event.data).expect("an envelope");
+            assert_eq!(&event, expected);
+        }
+        assert!(live.next_within(Duration::from_millis(300)).await.is_none(), "an extra event");
+    }
+}
