@@ -133,8 +133,10 @@ impl Keys {
         if claims.exp <= now {
             return Err(ApiError::Unauthorized("The token has expired.".to_owned()));
         }
-        if claims.tenant.is_empty() || claims.tenant.len() > 100 {
-            return Err(invalid("its tenant must be 1 to 100 characters"));
+        let tenant_ok = (1..=100).contains(&claims.tenant.len())
+            && !claims.tenant.chars().any(char::is_control);
+        if !tenant_ok {
+            return Err(invalid("its tenant must be 1 to 100 characters, none of them control"));
         }
         Ok(Caller { sub: claims.sub, tenant: claims.tenant, scopes: claims.scopes })
     }

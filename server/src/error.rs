@@ -30,6 +30,8 @@ pub enum ApiError {
         /// A sentence for people.
         message: String,
     },
+    /// 405: the endpoint exists but not with this method.
+    MethodNotAllowed(String),
     /// 409: the stream is not at the expected version.
     WrongExpectedVersion {
         /// What the caller expected.
@@ -75,6 +77,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", message),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message),
             ApiError::NotFound { code, message } => (StatusCode::NOT_FOUND, code, message),
+            ApiError::MethodNotAllowed(message) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+            }
             ApiError::WrongExpectedVersion { expected, actual } => {
                 let message = format!("The stream is at version {actual}, not {expected}.");
                 details.insert("expected".to_owned(), expected);

@@ -50,7 +50,7 @@ fn endpoints(item: Uuid) -> Vec<Endpoint> {
         },
         get("/v1/views/stock".into(), Scope::Read),
         get(format!("/v1/views/stock/{item}"), Scope::Read),
-        get("/metrics".into(), Scope::Read),
+        get("/metrics".into(), Scope::Admin),
         get("/v1/openapi.json".into(), Scope::Read),
     ]
 }

@@ -78,6 +78,10 @@ fn cases(item: Uuid) -> Vec<Case> {
     let long = format!("item-{}", "7".repeat(300));
     let too_large = |body| Case { status: 413, ..push(body, "too_large") };
     vec![
+        // No such endpoint, or not with this method.
+        get("/v1/nothing-here", 404, Some("route_not_found")),
+        get("/v1/commands", 405, Some("method_not_allowed")),
+        Case { status: 405, code: Some("method_not_allowed"), ..post("/v1/events", "{}", "") },
         // Not JSON, or not the shape of a push.
         push(b"{\"commands\": [".to_vec(), "invalid_json"),
         push(b"this is not json".to_vec(), "invalid_json"),

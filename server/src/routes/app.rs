@@ -15,6 +15,9 @@ pub fn with_static(app: Router, dir: PathBuf) -> Router {
 }
 
 async fn serve(dir: &Path, path: &str) -> Response {
+    if path.starts_with("/v1/") {
+        return super::no_route(path.parse().unwrap_or_default()).await.into_response();
+    }
     let relative: PathBuf = Path::new(path.trim_start_matches('/'))
         .components()
         .filter(|c| matches!(c, Component::Normal(_)))

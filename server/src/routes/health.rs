@@ -30,7 +30,8 @@ async fn metrics(
     State(state): State<AppState>,
     caller: crate::auth::Caller,
 ) -> Result<impl IntoResponse, crate::error::ApiError> {
-    caller.require(crate::auth::Scope::Read)?;
+    // Counters span every tenant: they are for operators.
+    caller.require(crate::auth::Scope::Admin)?;
     let m = &state.metrics;
     let counters = [
         (

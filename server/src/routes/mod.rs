@@ -94,10 +94,21 @@ pub fn router(state: AppState) -> Router {
         .merge(subscribe::routes())
         .merge(health::routes())
         .merge(openapi::routes())
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state)
+}
+
+/// Unknown paths get a JSON 404 like every other error.
+pub async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found("route_not_found", format!("There is no endpoint {}.", uri.path()))
+}
+
+async fn no_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} does not take {method}.", uri.path()))
 }
 
 async fn count_errors(

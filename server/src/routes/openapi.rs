@@ -103,8 +103,8 @@ pub fn document() -> Value {
                     "401": error("No valid token"), "403": error("Missing read scope"), "404": error("view_not_found or row_not_found") } } },
             "/healthz": { "get": { "summary": "Liveness and a storage check; no token needed.", "security": [],
                 "responses": { "200": { "description": "OK" }, "503": error("Storage unavailable") } } },
-            "/metrics": { "get": { "summary": "Prometheus text.", "responses": { "200": { "description": "text/plain" } } } },
-            "/v1/openapi.json": { "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3" } } } }
+            "/metrics": { "get": { "summary": "Prometheus text, counted over every tenant (admin scope).", "responses": { "200": { "description": "text/plain" }, "401": error("No valid token"), "403": error("Missing admin scope") } } },
+            "/v1/openapi.json": { "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3" }, "401": error("No valid token"), "403": error("Missing read scope") } } }
         }
     })
 }
