@@ -1,0 +1,431 @@
+//! One domain's core [`Replica`] behind JSON text in and out, so the exported class can hold
+//! either domain without generic bindings. Every rule stays in annals-core: this file only
+//! parses, calls the core and serializes.
+
+use annals_core::protocol::{CommandRequest, CommandResult, MAX_BATCH, PullResponse};
+use annals_core::{CommandData, Domain, Envelope, Meta, Rebased, Replica, Saved, Status, Uuid};
+use std::collections::HashSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::AnnalsError;
+
+/// The version of the stored entry's layout (`{rev, format, domain, saved}`).
+pub const FORMAT: u32 = 1;
+
+/// A replica of some domain, driven through JSON text.
+pub trait Engine {
+    /// The domain's name, e.g. `inventory`.
+    fn domain(&self) -> &'static str;
+    /// Runs a command `{type, data, id?}`; returns `{id, status, events}`.
+    fn execute(&mut self, command: &str, actor: &str, at: i64) -> Result<String, AnnalsError>;
+    /// Undoes the last command; returns `{id, status, events}`.
+    fn undo(&mut self, meta: Meta) -> Result<String, AnnalsError>;
+    /// Redoes the last undone command; returns `{id, status, events}`.
+    fn redo(&mut self, meta: Meta) -> Result<String, AnnalsError>;
+    /// `{position, pending, rejected, canUndo, canRedo}`.
+    fn summary(&self) -> String;
+    /// A view, or one row of it (`null` when absent).
+    fn view(&self, name: &str, key: Option<&str>) -> Result<String, AnnalsError>;
+    /// `{stream, version, state}`, optimistic.
+    fn stream(&self, stream: &str) -> String;
+    /// `{stream, version, state}` at a version.
+    fn state_at(&self, stream: &str, version: u64) -> Result<String, AnnalsError>;
+    /// `[{id, command, at, events}]`, oldest first.
+    fn pending(&self) -> String;
+    /// `[{id, command, code, message}]`, oldest first.
+    fn rejected(&self) -> String;
+    /// Forgets a rejected command.
+    fn dismiss(&mut self, id: &Uuid) -> bool;
+    /// A command's status, if known.
+    fn status(&self, id: &Uuid) -> Option<Status>;
+    /// The next push: `{commands: [...]}`, at most [`MAX_BATCH`].
+    fn outbox(&self) -> String;
+    /// Takes in a push response; returns `{accepted, rejected}`.
+    fn acknowledge(&mut self, response: &str) -> Result<String, AnnalsError>;
+    /// Takes in events (an array of envelopes, or a page `{events, head}`); returns
+    /// `{accepted, rejected, position, head?}`.
+    fn receive(&mut self, events: &str) -> Result<String, AnnalsError>;
+    /// The confirmed server position.
+    fn position(&self) -> u64;
+    /// The stored entry: `{rev, format, domain, saved}`.
+    fn entry(&self, rev: &str) -> String;
+    /// Replaces this replica by a saved one; `true` when its confirmed state was stale.
+    fn restore(&mut self, saved: Value) -> Result<bool, AnnalsError>;
+    /// Becomes the union of this replica and a saved one (see [`merge`]); `true` when the
+    /// result holds something the saved one lacks, so it must be written back.
+    fn merge(&mut self, saved: Value) -> Result<bool, AnnalsError>;
+    /// Empties this replica.
+    fn reset(&mut self);
+    /// Frees storage, one more `step` each time: first the recent history, then the older
+    /// half of the rejected commands. `false` when there is nothing left to drop.
+    fn compact(&mut self, step: usize) -> bool;
+}
+
+/// The engine for the domain named `name`.
+pub fn for_domain(name: &str) -> Result<Box<dyn Engine>, AnnalsError> {
+    match name {
+        "inventory" => Ok(Box::new(Replica::<annals_core::inventory::Inventory>::new())),
+        "bank" => Ok(Box::new(Replica::<annals_core::bank::Bank>::new())),
+        other => Err(AnnalsError::new(
+            "unknown_domain",
+            format!("There is no domain {other:?}; use \"inventory\" or \"bank\"."),
+        )),
+    }
+}
+
+/// A command as JavaScript hands it over: `{type, data, id?}`, read through a JSON value.
+struct Incoming {
+    id: Option<Uuid>,
+    command_type: String,
+    data: Value,
+}
+
+impl Incoming {
+    fn parse(text: &str) -> Result<Incoming, AnnalsError> {
+        let invalid = |why: &str| {
+            AnnalsError::new("invalid_command", format!("A command is {{type, data, id?}}: {why}."))
+        };
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| AnnalsError::invalid_json("The command", &e))?;
+        let Value::Object(mut fields) = value else { return Err(invalid("not an object")) };
+        let Some(Value::String(command_type)) = fields.remove("type") else {
+            return Err(invalid("its type is missing"));
+        };
+        let id = match fields.remove("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(parse_id(&id)?),
+            Some(_) => return Err(invalid("its id is not a string")),
+        };
+        Ok(Incoming { id, command_type, data: fields.remove("data").unwrap_or(Value::Null) })
+    }
+}
+
+/// A command id given by JavaScript.
+pub fn parse_id(id: &str) -> Result<Uuid, AnnalsError> {
+    Uuid::parse_str(id).map_err(|_| {
+        AnnalsError::new("invalid_id", format!("{id:?} is not a command id (a UUID)."))
+    })
+}
+
+/// A push response, read through a JSON value: `CommandResult` is internally tagged, and
+/// reading it directly would pull serde's buffering machinery into the module.
+fn push_results<D: Domain>(text: &str) -> Result<Vec<CommandResult<D::Event>>, AnnalsError> {
+    let invalid = |why: String| {
+        AnnalsError::new("invalid_json", format!("The push response is not valid: {why}."))
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let Some(Value::Array(results)) = value.get("results").cloned() else {
+        return Err(invalid("it has no results".to_owned()));
+    };
+    results
+        .into_iter()
+        .map(|result| {
+            let Value::Object(mut fields) = result else {
+                return Err(invalid("a result is not an object".to_owned()));
+            };
+            let mut text = |name: &str| match fields.remove(name) {
+                Some(Value::String(value)) => Ok(value),
+                _ => Err(invalid(format!("a result has no {name}"))),
+            };
+            let id = parse_id(&text("id")?)?;
+            match text("status")?.as_str() {
+                "accepted" => {
+                    let events = fields.remove("events").unwrap_or(Value::Array(Vec::new()));
+                    let events =
+                        serde_json::from_value(events).map_err(|e| invalid(e.to_string()))?;
+                    Ok(CommandResult::Accepted { id, events })
+                }
+                "rejected" => Ok(CommandResult::Rejected {
+                    id,
+                    code: text("code")?,
+                    message: text("message")?,
+                }),
+                other => Err(invalid(format!("a result has status {other:?}"))),
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Outcome<'a, E: annals_core::EventData> {
+    id: Uuid,
+    status: Option<Status>,
+    events: &'a [Envelope<E>],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    position: u64,
+    pending: usize,
+    rejected: usize,
+    can_undo: bool,
+    can_redo: bool,
+}
+
+#[derive(Serialize)]
+struct StreamOut<'a, S> {
+    stream: &'a str,
+    version: u64,
+    state: &'a S,
+}
+
+#[derive(Serialize)]
+struct PendingOut<'a, C, E: annals_core::EventData> {
+    id: Uuid,
+    command: &'a C,
+    at: i64,
+    events: &'a [Envelope<E>],
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    accepted: &'a [Uuid],
+    rejected: &'a [Uuid],
+    position: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct EntryOut<'a, D: Domain> {
+    rev: &'a str,
+    format: u32,
+    domain: &'a str,
+    saved: &'a Saved<D>,
+}
+
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn outcome<D: Domain>(replica: &Replica<D>, id: Uuid, events: &[Envelope<D::Event>]) -> String {
+    json(&Outcome { id, status: replica.status(&id), events })
+}
+
+fn report<D: Domain>(replica: &Replica<D>, rebased: &Rebased, head: Option<u64>) -> String {
+    json(&Report {
+        accepted: &rebased.accepted,
+        rejected: &rebased.rejected,
+        position: replica.position(),
+        head,
+    })
+}
+
+impl<D: Domain> Engine for Replica<D> {
+    fn domain(&self) -> &'static str {
+        D::NAME
+    }
+
+    fn execute(&mut self, command: &str, actor: &str, at: i64) -> Result<String, AnnalsError> {
+        let incoming = Incoming::parse(command)?;
+        let id = incoming.id.unwrap_or_else(|| crate::clock::command_id(at));
+        let command = D::Command::decode(&incoming.command_type, incoming.data)?;
+        let meta = Meta { command: id, actor: actor.to_owned(), at };
+        let events = Replica::execute(self, command, meta)?;
+        Ok(outcome(self, id, &events))
+    }
+
+    fn undo(&mut self, meta: Meta) -> Result<String, AnnalsError> {
+        let id = meta.command;
+        let events = Replica::undo(self, meta)?;
+        Ok(outcome(self, id, &events))
+    }
+
+    fn redo(&mut self, meta: Meta) -> Result<String, AnnalsError> {
+        let id = meta.command;
+        let events = Replica::redo(self, meta)?;
+        Ok(outcome(self, id, &events))
+    }
+
+    fn summary(&self) -> String {
+        let (can_undo, can_redo) = self.can_undo_redo();
+        json(&Summary {
+            position: self.position(),
+            pending: Replica::pending(self).len(),
+            rejected: Replica::rejected(self).len(),
+            can_undo,
+            can_redo,
+        })
+    }
+
+    fn view(&self, name: &str, key: Option<&str>) -> Result<String, AnnalsError> {
+        let view = self.views().view(name).ok_or_else(|| {
+            let names: Vec<&str> = self.views().names().into_iter().map(|(n, _)| n).collect();
+            AnnalsError::new(
+                "unknown_view",
+                format!("There is no view {name:?}; {} has {}.", D::NAME, names.join(", ")),
+            )
+        })?;
+        let value = match key {
+            Some(key) => view.get(key).unwrap_or(Value::Null),
+            None => view.value(),
+        };
+        Ok(json(&value))
+    }
+
+    fn stream(&self, stream: &str) -> String {
+        let state = Replica::stream(self, stream);
+        json(&StreamOut { stream, version: state.version, state: &state.state })
+    }
+
+    fn state_at(&self, stream: &str, version: u64) -> Result<String, AnnalsError> {
+        let state = Replica::state_at(self, stream, version).ok_or_else(|| {
+            AnnalsError::new(
+                "history_unavailable",
+                format!(
+                    "The events of {stream} up to version {version} are no longer held here; \
+                     ask the server for its state at that version."
+                ),
+            )
+        })?;
+        Ok(json(&StreamOut { stream, version: state.version, state: &state.state }))
+    }
+
+    fn pending(&self) -> String {
+        let pending: Vec<_> = Replica::pending(self)
+            .iter()
+            .map(|p| PendingOut {
+                id: p.meta.command,
+                command: &p.command,
+                at: p.meta.at,
+                events: &p.events,
+            })
+            .collect();
+        json(&pending)
+    }
+
+    fn rejected(&self) -> String {
+        json(&Replica::rejected(self))
+    }
+
+    fn dismiss(&mut self, id: &Uuid) -> bool {
+        Replica::dismiss(self, id)
+    }
+
+    fn status(&self, id: &Uuid) -> Option<Status> {
+        Replica::status(self, id)
+    }
+
+    fn outbox(&self) -> String {
+        let mut commands: Vec<CommandRequest> = Replica::outbox(self);
+        commands.truncate(MAX_BATCH);
+        json(&annals_core::protocol::PushRequest { commands })
+    }
+
+    fn acknowledge(&mut self, response: &str) -> Result<String, AnnalsError> {
+        let results = push_results::<D>(response)?;
+        let rebased = Replica::acknowledge(self, &results);
+        Ok(report(self, &rebased, None))
+    }
+
+    fn receive(&mut self, events: &str) -> Result<String, AnnalsError> {
+        let invalid = |e: serde_json::Error| AnnalsError::invalid_json("The events", &e);
+        let (events, head) = if events.trim_start().starts_with('{') {
+            let page: PullResponse<D::Event> = serde_json::from_str(events).map_err(invalid)?;
+            (page.events, Some(page.head))
+        } else {
+            (serde_json::from_str(events).map_err(invalid)?, None)
+        };
+        let rebased = Replica::receive(self, &events).map_err(|gap| {
+            AnnalsError::new(
+                "gap",
+                format!(
+                    "The events start at position {}, but this replica needs {} next.",
+                    gap.got, gap.expected
+                ),
+            )
+        })?;
+        Ok(report(self, &rebased, head))
+    }
+
+    fn position(&self) -> u64 {
+        Replica::position(self)
+    }
+
+    fn entry(&self, rev: &str) -> String {
+        json(&EntryOut::<D> { rev, format: FORMAT, domain: D::NAME, saved: &self.save() })
+    }
+
+    fn restore(&mut self, saved: Value) -> Result<bool, AnnalsError> {
+        let saved = decode_saved::<D>(saved)?;
+        let (replica, stale) = Replica::restore(saved);
+        *self = replica;
+        Ok(stale)
+    }
+
+    fn merge(&mut self, saved: Value) -> Result<bool, AnnalsError> {
+        let stored = decode_saved::<D>(saved)?;
+        let ours = self.save();
+        let (merged, write_back) = if ours.position > stored.position {
+            (merge(ours, stored).0, true)
+        } else {
+            merge(stored, ours)
+        };
+        *self = Replica::restore(merged).0;
+        Ok(write_back)
+    }
+
+    fn reset(&mut self) {
+        *self = Replica::new();
+    }
+
+    fn compact(&mut self, step: usize) -> bool {
+        if step == 0 {
+            self.set_history_limit(0);
+            return true;
+        }
+        let rejected = Replica::rejected(self);
+        if rejected.is_empty() {
+            return false;
+        }
+        let older: Vec<Uuid> =
+            rejected.iter().take(rejected.len().div_ceil(2)).map(|r| r.id).collect();
+        for id in &older {
+            Replica::dismiss(self, id);
+        }
+        true
+    }
+}
+
+fn decode_saved<D: Domain>(saved: Value) -> Result<Saved<D>, AnnalsError> {
+    serde_json::from_value(saved).map_err(|e| {
+        AnnalsError::new("corrupt_entry", format!("The saved replica cannot be read: {e}."))
+    })
+}
+
+/// The union of two saved replicas of one key, written by two tabs (or two replicas in one
+/// page) that raced: `base`'s confirmed state, plus every pending command of `other` that
+/// `base` does not know — a command is never lost, and never doubled since ids are kept. A
+/// command `other` saw rejected (by the server or a rebase) is rejected in the result too.
+/// Rejected commands `base` lacks stay out: `base` may have dismissed them. The flag says
+/// whether the result differs from `base` in its commands.
+pub fn merge<D: Domain>(mut base: Saved<D>, other: Saved<D>) -> (Saved<D>, bool) {
+    let mut changed = false;
+    for rejected in other.rejected {
+        if let Some(index) = base.pending.iter().position(|p| p.meta.command == rejected.id) {
+            base.pending.remove(index);
+            base.rejected.push(rejected);
+            changed = true;
+        }
+    }
+    let mut known: HashSet<Uuid> = base.pending.iter().map(|p| p.meta.command).collect();
+    known.extend(base.rejected.iter().map(|r| r.id));
+    known.extend(base.accepted.iter().copied());
+    for pending in other.pending {
+        let id = pending.meta.command;
+        if known.insert(id) {
+            base.pending.push(pending);
+            changed = true;
+        }
+    }
+    for id in other.accepted {
+        if known.insert(id) {
+            base.accepted.push(id);
+        }
+    }
+    (base, changed)
+}

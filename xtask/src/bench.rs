@@ -1,0 +1,128 @@
+//! `cargo xtask bench [--quick]`: build what is measured in release, install the peers, and
+//! run `annals-bench`, which writes `bench/RESULTS.md` (or `bench/RESULTS.quick.md`).
+//!
+//! The measures and the report live in the `annals-bench` package (bench/); this task only
+//! prepares the machine and checks that every goal got a row. It never judges a timing.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::{self, Result, fail};
+
+/// The goals every results file has a row for.
+const GOALS: [&str; 10] = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"];
+
+/// Goals that need nothing beyond the server and SQLite, so they always get a figure.
+const ALWAYS_MEASURED: [&str; 6] = ["P1", "P2", "P4", "P5", "P9", "P10"];
+
+/// Runs the benchmarks; `--quick` runs every measure at a small size.
+pub fn bench(args: &[String]) -> Result {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => {
+                return fail(format!("unknown option `{other}`: `cargo xtask bench [--quick]`"));
+            }
+        }
+    }
+    let root = util::root();
+    install_node_packages(&root)?;
+    println!("==> building annals-server and annals-bench (release)");
+    util::run(util::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "annals-server",
+        "-p",
+        "annals-bench",
+    ]))?;
+    let target = target_dir(&root);
+    println!("==> building the cqrs-es peer (release, its own workspace)");
+    let manifest = root.join("bench").join("peers").join("cqrs").join("Cargo.toml");
+    util::run(
+        util::cargo()
+            .args(["build", "--release", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target),
+    )?;
+    let release = target.join("release");
+    let out = root.join("bench").join(if quick { "RESULTS.quick.md" } else { "RESULTS.md" });
+    let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
+    let mut run = util::command(release.join("annals-bench"));
+    if quick {
+        run.arg("--quick");
+    }
+    run.arg("--out").arg(&out).args(["--command", command]);
+    run.arg("--server-bin").arg(release.join("annals-server"));
+    run.arg("--cqrs-bin").arg(release.join("annals-bench-cqrs"));
+    run.arg("--work").arg(target.join("bench-work"));
+    util::run(&mut run)?;
+    check_rows(&out)
+}
+
+/// The target folder cargo builds into.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() { dir } else { root.join(dir) }
+        }
+        _ => root.join("target"),
+    }
+}
+
+/// `npm ci` in each folder of Node packages the benchmarks use (the Emmett peer, and
+/// playwright-core for the browser measure), unless its lockfile is already installed.
+fn install_node_packages(root: &Path) -> Result {
+    if util::probe(util::command("npm").arg("--version")).is_none() {
+        println!(
+            "npm is not on PATH: the Emmett peer and the package's browser measure are skipped"
+        );
+        return Ok(());
+    }
+    for dir in [root.join("bench").join("peers").join("emmett"), root.join("bench").join("package")]
+    {
+        let lock = std::fs::read(dir.join("package-lock.json")).unwrap_or_default();
+        let marker = dir.join("node_modules").join(".annals-installed-lock");
+        if std::fs::read(&marker).is_ok_and(|installed| installed == lock) {
+            println!("{}: node packages installed", dir.display());
+            continue;
+        }
+        let mut npm = util::command("npm");
+        npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
+        // sqlite3 (under emmett-sqlite) compiles against Node's headers; the nodejs package
+        // ships them, so nothing is fetched for them.
+        if Path::new("/usr/include/node/common.gypi").is_file() {
+            npm.env("npm_config_nodedir", "/usr");
+        }
+        util::run(&mut npm)?;
+        std::fs::write(&marker, &lock)
+            .or_else(|error| fail(format!("cannot write {}: {error}", marker.display())))?;
+    }
+    Ok(())
+}
+
+/// Fails unless the results file has a row for every goal and a figure for every goal that
+/// needs only the server. Figures are never compared with the goals here.
+fn check_rows(out: &Path) -> Result {
+    let text = std::fs::read_to_string(out)
+        .or_else(|error| fail(format!("cannot read {}: {error}", out.display())))?;
+    let mut problems = Vec::new();
+    for goal in GOALS {
+        let row = text.lines().find(|line| line.starts_with(&format!("| {goal} |")));
+        match row {
+            None => problems.push(format!("{goal} has no row")),
+            Some(row) if row.contains("| failed") => problems.push(format!("{goal} failed")),
+            Some(row) if ALWAYS_MEASURED.contains(&goal) && row.contains("not measured") => {
+                problems.push(format!("{goal} has no figure"))
+            }
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        println!("{}: a row for each of P1-P10", out.display());
+        Ok(())
+    } else {
+        fail(format!("{}: {}", out.display(), problems.join("; ")))
+    }
+}
