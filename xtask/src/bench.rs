@@ -4,7 +4,7 @@
 //! The measures and the report live in the `annals-bench` package (bench/); this task only
 //! prepares the machine and checks that every goal got a row. It never judges a timing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::util::{self, Result, fail};
 
@@ -36,7 +36,7 @@ pub fn bench(args: &[String]) -> Result {
         "-p",
         "annals-bench",
     ]))?;
-    let target = target_dir(&root);
+    let target = util::target_dir();
     println!("==> building the cqrs-es peer (release, its own workspace)");
     let manifest = root.join("bench").join("peers").join("cqrs").join("Cargo.toml");
     util::run(
@@ -58,17 +58,6 @@ pub fn bench(args: &[String]) -> Result {
     run.arg("--work").arg(target.join("bench-work"));
     util::run(&mut run)?;
     check_rows(&out)
-}
-
-/// The target folder cargo builds into.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() { dir } else { root.join(dir) }
-        }
-        _ => root.join("target"),
-    }
 }
 
 /// `npm ci` in each folder of Node packages the benchmarks use (the Emmett peer, and

@@ -62,7 +62,7 @@ pub fn build() -> Result<Sizes> {
         "--profile",
         "wasm",
     ]))?;
-    let module = root.join("target").join(install::WASM_TARGET).join("wasm/annals_wasm.wasm");
+    let module = util::target_dir().join(install::WASM_TARGET).join("wasm/annals_wasm.wasm");
     if pkg.exists() {
         std::fs::remove_dir_all(&pkg).or_else(|e| fail(format!("cannot clear wasm/pkg: {e}")))?;
     }
@@ -188,9 +188,9 @@ pub fn test_node() -> Result {
     let tests = root.join("wasm/tests-node");
     util::run(util::command("npm").current_dir(&tests).args(["ci", "--no-audit", "--no-fund"]))?;
     util::run(util::cargo().args(["build", "-p", "annals-server"]))?;
-    let server = root.join("target/debug/annals-server");
+    let server = util::target_dir().join("debug/annals-server");
 
-    let packs = root.join("target/annals-pack");
+    let packs = util::target_dir().join("annals-pack");
     let _ = std::fs::remove_dir_all(&packs);
     std::fs::create_dir_all(&packs).or_else(|e| fail(format!("cannot create {packs:?}: {e}")))?;
     let packed = util::output(

@@ -41,7 +41,7 @@ pub fn test_e2e() -> Result {
     node.current_dir(root.join("www"))
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
         .args(&files)
-        .env("ANNALS_SERVER_BIN", root.join("target/debug/annals-server"));
+        .env("ANNALS_SERVER_BIN", util::target_dir().join("debug/annals-server"));
     if std::env::var_os("ANNALS_CHROMIUM").is_none() {
         node.env("ANNALS_CHROMIUM", "/usr/bin/chromium");
     }
