@@ -175,6 +175,7 @@ fn run() -> Result<bool, String> {
     let bench = Bench { settings, root, work, server_bin, cqrs_bin, log };
 
     let started = Instant::now();
+    let load_at_start = report::load_average();
     let wanted = |id: &str| only.as_ref().is_none_or(|only| only.iter().any(|o| o == id));
     let needs_log = ["P1", "P5", "P6", "P10"].iter().any(|id| wanted(id));
     if needs_log {
@@ -227,7 +228,8 @@ fn run() -> Result<bool, String> {
     }
     let took = started.elapsed();
     let failed = rows.iter().any(Row::failed) || !peer_failures.is_empty();
-    let text = report::markdown(&bench, &rows, &command, took);
+    let load = (load_at_start, report::load_average());
+    let text = report::markdown(&bench, &rows, &command, took, load);
     std::fs::write(&out, &text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("\n{}", report::summary(&rows));
     for failure in &peer_failures {

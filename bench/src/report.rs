@@ -142,7 +142,13 @@ pub fn summary(rows: &[Row]) -> String {
 }
 
 /// The Markdown report.
-pub fn markdown(bench: &Bench, rows: &[Row], command: &str, took: Duration) -> String {
+pub fn markdown(
+    bench: &Bench,
+    rows: &[Row],
+    command: &str,
+    took: Duration,
+    load: (String, String),
+) -> String {
     let s = &bench.settings;
     let mut out = String::new();
     out.push_str(if s.quick { "# Benchmarks (quick run)\n\n" } else { "# Benchmarks\n\n" });
@@ -161,7 +167,13 @@ pub fn markdown(bench: &Bench, rows: &[Row], command: &str, took: Duration) -> S
              `bench/RESULTS.md` at full size.\n\n",
         );
     }
-    out.push_str(&format!("**Machine:** {}\n\n", machine()));
+    out.push_str(&format!(
+        "**Machine:** {}. Load average (1 min) at the start of the run {}, at its end {}: the \
+         machine's cores are not reserved for the run.\n\n",
+        machine(),
+        load.0,
+        load.1
+    ));
     out.push_str("| id | measure | goal | annals | goal met | peers doing the same job (annals relative to each) |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for row in rows {
@@ -274,6 +286,12 @@ pub fn machine() -> String {
         version("node", &["--version"]),
         version("psql", &["--version"]),
     )
+}
+
+/// The 1-minute load average, from /proc.
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("unknown").to_owned()
 }
 
 /// A duration for people.

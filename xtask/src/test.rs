@@ -167,5 +167,7 @@ impl Steps {
             println!("  {mark:<6} {:>8}  {name}", util::human(*took));
         }
         println!("  total  {:>8}", util::human(total));
+        let passed = self.done.iter().filter(|(_, _, passed)| *passed).count();
+        println!("\nsteps: {passed} passed, {} failed", self.done.len() - passed);
     }
 }
