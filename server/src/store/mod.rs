@@ -336,6 +336,49 @@ pub trait Store: Send + Sync {
     fn watch(&self, tenant: &str) -> watch::Receiver<Position>;
 }
 
+/// A write waiting for a backend's writer, with where to send its outcome.
+pub(crate) struct Job {
+    pub(crate) tenant: String,
+    pub(crate) request: WriteRequest,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<WriteReply, StoreError>>,
+}
+
+/// Splits a group of jobs by tenant, in the order each tenant's first job arrived: the writer
+/// commits one transaction per tenant.
+pub(crate) fn by_tenant(group: Vec<Job>) -> Vec<(String, Vec<Job>)> {
+    let mut tenants: Vec<(String, Vec<Job>)> = Vec::new();
+    for job in group {
+        match tenants.iter_mut().find(|(tenant, _)| *tenant == job.tenant) {
+            Some((_, jobs)) => jobs.push(job),
+            None => tenants.push((job.tenant.clone(), vec![job])),
+        }
+    }
+    tenants
+}
+
+/// Sends every job of a tenant's transaction its outcome; after a commit, moves the tenant's
+/// head so subscribers wake.
+pub(crate) fn answer(
+    heads: &Heads,
+    tenant: &str,
+    jobs: Vec<Job>,
+    outcome: Result<(Vec<WriteReply>, Position), StoreError>,
+) {
+    match outcome {
+        Ok((replies, head)) => {
+            heads.advance(tenant, head);
+            for (job, reply) in jobs.into_iter().zip(replies) {
+                let _ = job.reply.send(Ok(reply));
+            }
+        }
+        Err(err) => {
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError(err.0.clone())));
+            }
+        }
+    }
+}
+
 /// Heads of tenants, shared by a store and its subscribers.
 #[derive(Default)]
 pub struct Heads {

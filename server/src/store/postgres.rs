@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use super::{
-    BoxFuture, EventRow, Heads, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
-    WriteReply, WriteRequest, WriteTx, Writes, sql_integer,
+    BoxFuture, EventRow, Heads, Job, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
+    WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant, sql_integer,
 };
 use crate::engine;
 
@@ -78,12 +78,6 @@ CREATE TABLE view_rows (
     PRIMARY KEY (tenant, view, key)
 );
 "#];
-
-struct Job {
-    tenant: String,
-    request: WriteRequest,
-    reply: oneshot::Sender<Result<WriteReply, StoreError>>,
-}
 
 /// A PostgreSQL database.
 pub struct PostgresStore {
@@ -230,38 +224,18 @@ fn write_thread<D: Domain>(
                     Err(_) => break,
                 }
             }
-            let mut tenants: Vec<(String, Vec<Job>)> = Vec::new();
-            for job in group {
-                match tenants.iter_mut().find(|(tenant, _)| *tenant == job.tenant) {
-                    Some((_, jobs)) => jobs.push(job),
-                    None => tenants.push((job.tenant.clone(), vec![job])),
-                }
-            }
-            for (tenant, jobs) in tenants {
+            for (tenant, jobs) in by_tenant(group) {
                 if client.is_closed() {
                     match connect(&url).await {
                         Ok(fresh) => client = fresh,
                         Err(err) => {
-                            for job in jobs {
-                                let _ = job.reply.send(Err(StoreError(err.0.clone())));
-                            }
+                            answer(&heads, &tenant, jobs, Err(err));
                             continue;
                         }
                     }
                 }
-                match commit::<D>(&mut client, &tenant, &jobs).await {
-                    Ok((replies, head)) => {
-                        heads.advance(&tenant, head);
-                        for (job, reply) in jobs.into_iter().zip(replies) {
-                            let _ = job.reply.send(Ok(reply));
-                        }
-                    }
-                    Err(err) => {
-                        for job in jobs {
-                            let _ = job.reply.send(Err(StoreError(err.0.clone())));
-                        }
-                    }
-                }
+                let outcome = commit::<D>(&mut client, &tenant, &jobs).await;
+                answer(&heads, &tenant, jobs, outcome);
             }
         }
     });

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    BoxFuture, EventRow, Heads, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
-    WriteReply, WriteRequest, WriteTx, Writes, sql_integer,
+    BoxFuture, EventRow, Heads, Job, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
+    WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant, sql_integer,
 };
 use crate::engine;
 
@@ -68,12 +68,6 @@ CREATE TABLE view_rows (
     PRIMARY KEY (tenant, view, key)
 ) WITHOUT ROWID;
 "#];
-
-struct Job {
-    tenant: String,
-    request: WriteRequest,
-    reply: oneshot::Sender<Result<WriteReply, StoreError>>,
-}
 
 /// A SQLite database file.
 pub struct SqliteStore {
@@ -170,29 +164,9 @@ fn write_loop<D: Domain>(mut conn: Connection, jobs: mpsc::Receiver<Job>, heads:
                 Err(_) => break,
             }
         }
-        // One transaction per tenant, in arrival order of each tenant's first request.
-        let mut tenants: Vec<(String, Vec<Job>)> = Vec::new();
-        for job in group {
-            match tenants.iter_mut().find(|(tenant, _)| *tenant == job.tenant) {
-                Some((_, jobs)) => jobs.push(job),
-                None => tenants.push((job.tenant.clone(), vec![job])),
-            }
-        }
-        for (tenant, jobs) in tenants {
+        for (tenant, jobs) in by_tenant(group) {
             let outcome = runtime.block_on(commit::<D>(&mut conn, &tenant, &jobs));
-            match outcome {
-                Ok((replies, head)) => {
-                    heads.advance(&tenant, head);
-                    for (job, reply) in jobs.into_iter().zip(replies) {
-                        let _ = job.reply.send(Ok(reply));
-                    }
-                }
-                Err(err) => {
-                    for job in jobs {
-                        let _ = job.reply.send(Err(StoreError(err.0.clone())));
-                    }
-                }
-            }
+            answer(heads, &tenant, jobs, outcome);
         }
     }
 }
