@@ -3,11 +3,10 @@
 // shows in its panel of refused commands; both screens end up showing the same stock.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
   addItem,
-  launchBrowser,
   offline,
   openApp,
   pendingCount,
@@ -15,26 +14,16 @@ import {
   screenshot,
   selectItem,
   sleep,
-  startServer,
+  serverAndBrowser,
   synced,
   totalOf,
   waitForTotal,
 } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test("the same last units used on two offline devices: one accepted, one refused with its reason", { timeout: 120_000 }, async () => {
+  const { server, browser } = env;
   const viewport = { width: 1280, height: 900 };
   const [kitchen, counter] = [await browser.newContext({ viewport }), await browser.newContext({ viewport })];
   const a = await openApp(kitchen, server.url);

@@ -4,11 +4,10 @@
 // service worker precached.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
   addItem,
-  launchBrowser,
   offline,
   openApp,
   pendingCount,
@@ -16,26 +15,16 @@ import {
   record,
   screenshot,
   serviceWorkerInControl,
-  startServer,
+  serverAndBrowser,
   synced,
   totalOf,
   waitForTotal,
 } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test("work done offline survives a reload and syncs exactly once", { timeout: 120_000 }, async () => {
+  const { server, browser } = env;
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await openApp(context, server.url);
   await serviceWorkerInControl(page);

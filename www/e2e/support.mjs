@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
@@ -122,6 +123,21 @@ export async function startServer() {
 }
 
 /** Headless Chromium; each launch starts from a fresh, temporary profile. */
+/** A real annals-server and Chromium for the tests of one file: started before them and
+ * stopped after them. Read `server` and `browser` from the returned object inside a test. */
+export function serverAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
 export function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.ANNALS_CHROMIUM ?? "/usr/bin/chromium",

@@ -3,38 +3,27 @@
 // and forms used from the keyboard alone. Saves screenshots of the main screens.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
   addItem,
-  launchBrowser,
   openApp,
   record,
   screenshot,
   selectItem,
-  startServer,
+  serverAndBrowser,
   synced,
   totalOf,
   waitForTotal,
 } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid"));
 const values = (page, site) => page.getAttribute(`[data-testid=chart-line][data-site="${site}"]`, "data-values");
 
 test("undo, redo, the chart, time travel, renaming and retiring, from the interface", { timeout: 120_000 }, async () => {
+  const { server, browser } = env;
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await openApp(context, server.url);
   await synced(page);
