@@ -169,6 +169,9 @@ fn run() -> Result<bool, String> {
     });
     let command = command
         .unwrap_or_else(|| format!("cargo xtask bench{}", if quick { " --quick" } else { "" }));
+    // A folder of this run's own, so runs at the same time (a CI check beside a full run)
+    // never remove each other's databases.
+    let work = work.join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let log = work.join("log.ndjson");
