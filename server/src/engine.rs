@@ -18,14 +18,55 @@ use crate::store::{
     WriteRequest, WriteTx, Writes,
 };
 
-/// Carries out one write request inside `tx`.
-pub async fn apply<D: Domain, T: WriteTx>(
+/// Most commands of consecutive pushes decided as one, so a large group holds a bounded
+/// working set (a single push larger than this is still decided whole).
+const DECIDED_TOGETHER: usize = 4096;
+
+/// Carries out a group of write requests inside `tx`, in order, one reply each.
+///
+/// Consecutive command pushes are decided as one: their streams, read-model rows and earlier
+/// results are read once, every command is decided in arrival order against the state the
+/// ones before it left, and everything is written once. Raw appends and rebuilds run alone.
+pub async fn apply_all<D: Domain, T: WriteTx>(
+    tx: &mut T,
+    requests: &[&WriteRequest],
+) -> Result<Vec<WriteReply>, StoreError> {
+    let mut replies = Vec::with_capacity(requests.len());
+    let mut rest = requests;
+    while let Some(request) = rest.first() {
+        let mut commands = 0;
+        let pushes: Vec<Push<'_>> = rest
+            .iter()
+            .map_while(|request| Push::of(request))
+            .take_while(|pushed| {
+                commands += pushed.commands.len();
+                commands <= DECIDED_TOGETHER || commands == pushed.commands.len()
+            })
+            .collect();
+        if pushes.is_empty() {
+            replies.push(apply_alone::<D, T>(tx, request).await?);
+            rest = &rest[1..];
+            continue;
+        }
+        let (results, head) = push::<D, T>(tx, &pushes).await?;
+        let mut results = results.into_iter();
+        for pushed in &pushes {
+            let results = results.by_ref().take(pushed.commands.len()).collect();
+            replies.push(WriteReply::Commands { results, head });
+        }
+        rest = &rest[pushes.len()..];
+    }
+    Ok(replies)
+}
+
+/// A raw append or a rebuild.
+async fn apply_alone<D: Domain, T: WriteTx>(
     tx: &mut T,
     request: &WriteRequest,
 ) -> Result<WriteReply, StoreError> {
     match request {
         WriteRequest::Commands { actor, at, commands } => {
-            let (results, head) = push::<D, T>(tx, actor, *at, commands).await?;
+            let (results, head) = push::<D, T>(tx, &[Push { actor, at: *at, commands }]).await?;
             Ok(WriteReply::Commands { results, head })
         }
         WriteRequest::Append { actor, at, stream, request } => {
@@ -33,6 +74,24 @@ pub async fn apply<D: Domain, T: WriteTx>(
         }
         WriteRequest::Rebuild { progress } => {
             Ok(WriteReply::Rebuilt { events: rebuild::<D, T>(tx, progress).await? })
+        }
+    }
+}
+
+/// One `POST /v1/commands`: who sent the commands, when, and the commands.
+struct Push<'a> {
+    actor: &'a str,
+    at: i64,
+    commands: &'a [CommandRequest],
+}
+
+impl<'a> Push<'a> {
+    fn of(request: &'a WriteRequest) -> Option<Self> {
+        match request {
+            WriteRequest::Commands { actor, at, commands } => {
+                Some(Push { actor, at: *at, commands })
+            }
+            _ => None,
         }
     }
 }
@@ -140,18 +199,17 @@ impl<D: Domain> Batch<D> {
     }
 }
 
-/// Decides a batch of commands in order. A command id seen before returns its first result.
+/// Decides the commands of one or more pushes in order. A command id seen before returns its
+/// first result.
 async fn push<D: Domain, T: WriteTx>(
     tx: &mut T,
-    actor: &str,
-    at: i64,
-    commands: &[CommandRequest],
+    pushes: &[Push<'_>],
 ) -> Result<(Vec<Box<RawValue>>, Position), StoreError> {
-    let ids: Vec<Uuid> = commands.iter().map(|c| c.id).collect();
+    let commands = || pushes.iter().flat_map(|p| p.commands.iter().map(move |c| (p, c)));
+    let ids: Vec<Uuid> = commands().map(|(_, c)| c.id).collect();
     let mut known = tx.results(&ids).await?;
-    let decoded: Vec<Result<D::Command, Rejection>> = commands
-        .iter()
-        .map(|c| {
+    let decoded: Vec<Result<D::Command, Rejection>> = commands()
+        .map(|(_, c)| {
             D::Command::decode(&c.command_type, c.data.clone())
                 .map_err(|err| Rejection::new(&err.code, err.message))
         })
@@ -160,20 +218,20 @@ async fn push<D: Domain, T: WriteTx>(
     // A stream named only in `expected` is read too, so its version can be checked. A name
     // with control characters names no stream (and PostgreSQL text cannot hold NUL): it stays
     // at version 0 without a read.
-    let expected = commands.iter().flat_map(|c| c.expected.iter().flatten());
+    let expected = commands().flat_map(|(_, c)| c.expected.iter().flatten());
     let expected = expected.map(|(stream, _)| stream).filter(|s| !s.chars().any(char::is_control));
     names.extend(expected.cloned());
     names.sort();
     names.dedup();
     let mut batch = Batch::<D>::load(tx, names).await?;
-    let mut out = Vec::with_capacity(commands.len());
+    let mut out = Vec::with_capacity(ids.len());
     let mut fresh = Vec::new();
-    for (request, command) in commands.iter().zip(decoded) {
+    for ((pushed, request), command) in commands().zip(decoded) {
         if let Some(result) = known.get(&request.id) {
             out.push(RawValue::from_string(result.clone())?);
             continue;
         }
-        let meta = Meta { command: request.id, actor: actor.to_owned(), at };
+        let meta = Meta { command: request.id, actor: pushed.actor.to_owned(), at: pushed.at };
         let result = match command.and_then(|command| decide(&batch, &command, &meta, request)) {
             Ok(events) => CommandResult::Accepted { id: request.id, events: batch.record(events) },
             Err(rejection) => CommandResult::Rejected {

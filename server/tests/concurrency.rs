@@ -8,11 +8,14 @@ mod common;
 use std::collections::BTreeMap;
 
 use annals_core::Uuid;
+use annals_core::protocol::CommandRequest;
+use annals_server::store::{WriteReply, WriteRequest};
 use common::*;
 use serde_json::{Value, json};
 
 on_both_backends!(many_writers => many_writers_sqlite, many_writers_postgres);
 on_both_backends!(stale_raw_append => stale_raw_append_sqlite, stale_raw_append_postgres);
+on_both_backends!(queued_pushes => queued_pushes_sqlite, queued_pushes_postgres);
 
 const SITE: &str = "crossroads";
 const INITIAL: i64 = 60;
@@ -194,4 +197,87 @@ async fn stale_raw_append(backend: &Backend) {
     assert_eq!(reply["positions"], json!([5]));
     let reply = api.append(&stream, json!("any"), &[received_event(SITE, 2)]).await.ok();
     assert_eq!(reply["positions"], json!([6]));
+}
+
+/// Pushes queued at the writer together (the writer may decide them as one) give each its
+/// own results, decided in arrival order: a later push sees what an earlier one did, a retried
+/// command id answers its first result byte for byte, and a raw append between pushes keeps
+/// its place.
+async fn queued_pushes(backend: &Backend) {
+    let db = backend.database().await;
+    let store = db.store().await;
+    let item = Uuid::new_v4();
+    let stream = item_stream(item);
+    let request = |commands: &[&Value]| WriteRequest::Commands {
+        actor: "tester".to_owned(),
+        at: 1,
+        commands: commands
+            .iter()
+            .map(|c| serde_json::from_value::<CommandRequest>((*c).clone()).expect("a command"))
+            .collect(),
+    };
+    let add = add_item(item, "Oats", 0);
+    let receives: Vec<Value> = (0..10).map(|_| receive(item, SITE, 1)).collect();
+    let too_much = consume(item, SITE, 11);
+    let all = consume(item, SITE, 10);
+    let append = WriteRequest::Append {
+        actor: "tester".to_owned(),
+        at: 1,
+        stream: stream.clone(),
+        request: serde_json::from_value(json!({
+            "expected_version": "any",
+            "events": [received_event(SITE, 5)],
+        }))
+        .expect("an append"),
+    };
+    // Sent at once: every job is queued before the first answer is awaited.
+    let mut requests = vec![request(&[&add])];
+    requests.extend(receives.iter().map(|r| request(&[r])));
+    requests.push(request(&[&too_much, &receives[3]]));
+    requests.push(append);
+    requests.push(request(&[&all]));
+    let pending: Vec<_> = requests.into_iter().map(|r| store.submit("default", r)).collect();
+    let mut replies = Vec::new();
+    for reply in pending {
+        replies.push(reply.await.expect("committed"));
+    }
+
+    let results = |reply: &WriteReply| -> (Vec<Value>, u64) {
+        match reply {
+            WriteReply::Commands { results, head } => (
+                results.iter().map(|r| serde_json::from_str(r.get()).expect("json")).collect(),
+                *head,
+            ),
+            other => panic!("expected command results, got {other:?}"),
+        }
+    };
+    let text = |reply: &WriteReply, at: usize| match reply {
+        WriteReply::Commands { results, .. } => results[at].get().to_owned(),
+        other => panic!("expected command results, got {other:?}"),
+    };
+    // AddItem, then ten receipts at versions 2..=11, each push's head at least its events.
+    for (index, reply) in replies[..11].iter().enumerate() {
+        let (results, head) = results(reply);
+        assert_eq!(results[0]["status"], "accepted", "push {index}: {results:?}");
+        assert_eq!(results[0]["events"][0]["version"], index as u64 + 1);
+        assert!(head >= results[0]["events"][0]["position"].as_u64().expect("position"));
+    }
+    // Eleven units asked of ten: refused with its reason; the retried receipt answers the
+    // bytes of its first result and records nothing.
+    let (mixed, _) = results(&replies[11]);
+    assert_eq!(mixed[0]["status"], "rejected");
+    assert_eq!(mixed[0]["code"], "insufficient_stock");
+    assert_eq!(text(&replies[11], 1), text(&replies[4], 0));
+    match &replies[12] {
+        WriteReply::Append(Ok(appended)) => assert_eq!(appended.first_version, 12),
+        other => panic!("expected an append, got {other:?}"),
+    }
+    // Fifteen on hand after the append: ten consumed at version 13.
+    let (last, head) = results(&replies[13]);
+    assert_eq!(last[0]["status"], "accepted", "{last:?}");
+    assert_eq!(last[0]["events"][0]["version"], 13);
+    assert_eq!(head, 13);
+    let page = store.events_after("default", 0, 100).await.expect("the log");
+    assert_eq!(page.head, 13);
+    assert_eq!(page.events.len(), 13);
 }

@@ -257,10 +257,8 @@ async fn commit<D: Domain>(
     let row =
         tx.query_one("SELECT head FROM tenants WHERE tenant = $1 FOR UPDATE", &[&tenant]).await?;
     let mut write = PostgresTx { tx: &tx, tenant, head: row.get::<_, i64>(0) as Position };
-    let mut replies = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        replies.push(engine::apply::<D, _>(&mut write, &job.request).await?);
-    }
+    let requests: Vec<&WriteRequest> = jobs.iter().map(|job| &job.request).collect();
+    let replies = engine::apply_all::<D, _>(&mut write, &requests).await?;
     let head = write.head;
     tx.execute("SELECT pg_notify('annals', $1)", &[&format!("{tenant} {head}")]).await?;
     tx.commit().await?;

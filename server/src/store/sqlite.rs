@@ -178,10 +178,8 @@ async fn commit<D: Domain>(
 ) -> Result<(Vec<WriteReply>, Position), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut write = SqliteTx { tx: &tx, tenant };
-    let mut replies = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        replies.push(engine::apply::<D, _>(&mut write, &job.request).await?);
-    }
+    let requests: Vec<&WriteRequest> = jobs.iter().map(|job| &job.request).collect();
+    let replies = engine::apply_all::<D, _>(&mut write, &requests).await?;
     let head = write.head().await?;
     tx.commit()?;
     Ok((replies, head))
