@@ -49,19 +49,28 @@ async fn pull(
         .events_after(&caller.tenant, page.after, limit)
         .await
         .map_err(ApiError::internal)?;
-    Ok(json_text(format!(r#"{{"events":{},"head":{}}}"#, events_json(&log.events), log.head)))
+    let mut out = String::with_capacity(log.events.len() * 256 + 40);
+    out.push_str(r#"{"events":"#);
+    write_events(&mut out, &log.events);
+    out.push_str(&format!(r#","head":{}}}"#, log.head));
+    Ok(json_text(out))
 }
 
 /// Stored events as a JSON array of envelopes.
 pub fn events_json(events: &[EventRow]) -> String {
     let mut out = String::with_capacity(events.len() * 256 + 2);
+    write_events(&mut out, events);
+    out
+}
+
+/// Appends stored events to `out` as a JSON array of envelopes.
+fn write_events(out: &mut String, events: &[EventRow]) {
     out.push('[');
     for (index, event) in events.iter().enumerate() {
         if index > 0 {
             out.push(',');
         }
-        out.push_str(&event.to_json());
+        event.write_json(out);
     }
     out.push(']');
-    out
 }

@@ -84,26 +84,56 @@ impl EventRow {
     /// The envelope's wire JSON, written straight from the stored text without re-parsing it.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(160 + self.data.len() + self.meta.len());
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the envelope's wire JSON to `out`.
+    pub fn write_json(&self, out: &mut String) {
         out.push_str(r#"{"id":""#);
-        out.push_str(&self.id.to_string());
+        out.push_str(self.id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
         out.push_str(r#"","stream":"#);
-        push_json_str(&mut out, &self.stream);
-        out.push_str(&format!(
-            r#","version":{},"position":{},"type":"#,
-            self.version, self.position
-        ));
-        push_json_str(&mut out, &self.event_type);
-        out.push_str(&format!(r#","schema":{},"data":"#, self.schema));
+        push_json_str(out, &self.stream);
+        out.push_str(r#","version":"#);
+        push_number(out, self.version);
+        out.push_str(r#","position":"#);
+        push_number(out, self.position);
+        out.push_str(r#","type":"#);
+        push_json_str(out, &self.event_type);
+        out.push_str(r#","schema":"#);
+        push_number(out, u64::from(self.schema));
+        out.push_str(r#","data":"#);
         out.push_str(&self.data);
         out.push_str(r#","meta":"#);
         out.push_str(&self.meta);
         out.push('}');
-        out
     }
 }
 
+/// Appends `value` as a JSON string; text with nothing to escape is copied as it is.
 fn push_json_str(out: &mut String, value: &str) {
-    out.push_str(&serde_json::Value::from(value).to_string());
+    if value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::Value::from(value).to_string());
+    } else {
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    }
+}
+
+/// Appends a number in decimal without going through a formatter.
+fn push_number(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// A stream's stored state.
@@ -401,5 +431,39 @@ impl Heads {
             *current = (*current).max(head);
             moved
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_row_writes_the_wire_json_of_its_envelope() {
+        for stream in ["item-1", "item-\"quoted\"\\n", "item-\u{1}\u{7f}é"] {
+            let row = EventRow {
+                position: u64::from(u32::MAX) + 7,
+                stream: stream.to_owned(),
+                version: 0,
+                id: Uuid::from_u128(0xA1B2_C3D4),
+                event_type: "StockReceived".to_owned(),
+                schema: 2,
+                data: r#"{"site":"hilltop","qty":3}"#.to_owned(),
+                meta: r#"{"command":"c","actor":"a","at":1}"#.to_owned(),
+            };
+            let written: serde_json::Value =
+                serde_json::from_str(&row.to_json()).expect("valid JSON");
+            let expected = serde_json::json!({
+                "id": "00000000-0000-0000-0000-0000a1b2c3d4",
+                "stream": stream,
+                "version": 0,
+                "position": 4_294_967_302_u64,
+                "type": "StockReceived",
+                "schema": 2,
+                "data": { "site": "hilltop", "qty": 3 },
+                "meta": { "command": "c", "actor": "a", "at": 1 },
+            });
+            assert_eq!(written, expected);
+        }
     }
 }
