@@ -16,6 +16,9 @@ use super::{AppState, Metrics, Params};
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
 
+/// Most events one read of the log or of memory hands a subscriber.
+const PAGE: usize = 500;
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/subscribe", get(subscribe))
 }
@@ -72,33 +75,44 @@ async fn subscribe(
     let slot = Arc::new(Slot { state: state.clone(), subject });
     let heads = state.store.watch(&caller.tenant);
     let tenant = caller.tenant.clone();
-    let events = stream::unfold((after, heads, slot), move |(after, mut heads, slot)| {
+    // The first read and any read after a quiet spell go to the log; after a wake-up, the
+    // events just committed here are taken from memory when they follow on.
+    let events = stream::unfold((after, heads, slot, false), move |next| {
+        let (after, mut heads, slot, mut woken) = next;
         let store = state.store.clone();
         let tenant = tenant.clone();
         async move {
             loop {
-                match store.events_after(&tenant, after, 500).await {
-                    Ok(page) if !page.events.is_empty() => {
-                        let last = page.events.last().map_or(after, |e| e.position);
+                let page = match woken.then(|| store.recent(&tenant, after, PAGE)).flatten() {
+                    Some(page) => Ok(page),
+                    None => store.events_after(&tenant, after, PAGE as u32).await.map(|page| {
+                        page.events.iter().map(|e| (e.position, Arc::from(e.to_json()))).collect()
+                    }),
+                };
+                match page {
+                    Ok(page) if !page.is_empty() => {
+                        let last = page.last().map_or(after, |(position, _)| *position);
                         let batch: Vec<Result<Event, std::convert::Infallible>> = page
-                            .events
                             .iter()
-                            .map(|e| {
-                                Ok(Event::default().id(e.position.to_string()).data(e.to_json()))
+                            .map(|(position, json)| {
+                                Ok(Event::default().id(position.to_string()).data(&**json))
                             })
                             .collect();
-                        return Some((stream::iter(batch), (last, heads, slot)));
+                        return Some((stream::iter(batch), (last, heads, slot, woken)));
                     }
                     Ok(_) => {}
                     Err(err) => {
                         tracing::warn!(error = %err, "a subscription could not read the log");
                         tokio::time::sleep(Duration::from_millis(500)).await;
+                        woken = false;
                         continue;
                     }
                 }
                 // Wait for the head to move (a commit here, or a notification from another
-                // node), re-reading now and then in case a wake-up was missed.
-                let _ = tokio::time::timeout(Duration::from_secs(5), heads.changed()).await;
+                // node), re-reading the log now and then in case a wake-up was missed.
+                woken = tokio::time::timeout(Duration::from_secs(5), heads.changed())
+                    .await
+                    .is_ok_and(|changed| changed.is_ok());
             }
         }
     })

@@ -8,7 +8,7 @@
 pub mod postgres;
 pub mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -364,6 +364,10 @@ pub trait Store: Send + Sync {
     /// The tenant's head, updated whenever a transaction commits anywhere (this process or,
     /// for PostgreSQL, another node).
     fn watch(&self, tenant: &str) -> watch::Receiver<Position>;
+    /// Up to `limit` events after `after` as envelope JSON, from the events this process
+    /// committed last, when they hold the one right after `after`; `None` means "read the
+    /// log" (see [`Heads::recent`]).
+    fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>>;
 }
 
 /// A write waiting for a backend's writer, with where to send its outcome.
@@ -386,18 +390,26 @@ pub(crate) fn by_tenant(group: Vec<Job>) -> Vec<(String, Vec<Job>)> {
     tenants
 }
 
-/// Sends every job of a tenant's transaction its outcome; after a commit, moves the tenant's
-/// head so subscribers wake.
+/// What a tenant's transaction did: one reply per job, the head after it, and the events it
+/// appended.
+pub(crate) struct Committed {
+    pub(crate) replies: Vec<WriteReply>,
+    pub(crate) head: Position,
+    pub(crate) events: Vec<EventRow>,
+}
+
+/// Sends every job of a tenant's transaction its outcome; after a commit, publishes its events
+/// and moves the tenant's head so subscribers wake.
 pub(crate) fn answer(
     heads: &Heads,
     tenant: &str,
     jobs: Vec<Job>,
-    outcome: Result<(Vec<WriteReply>, Position), StoreError>,
+    outcome: Result<Committed, StoreError>,
 ) {
     match outcome {
-        Ok((replies, head)) => {
-            heads.advance(tenant, head);
-            for (job, reply) in jobs.into_iter().zip(replies) {
+        Ok(committed) => {
+            heads.publish(tenant, &committed.events, committed.head);
+            for (job, reply) in jobs.into_iter().zip(committed.replies) {
                 let _ = job.reply.send(Ok(reply));
             }
         }
@@ -409,28 +421,82 @@ pub(crate) fn answer(
     }
 }
 
-/// Heads of tenants, shared by a store and its subscribers.
+/// Most recently committed events a tenant keeps in memory for its subscribers.
+const RECENT: usize = 4096;
+
+/// One event as its subscribers receive it: the position and the envelope's wire JSON.
+pub type RecentEvent = (Position, Arc<str>);
+
+/// Heads of tenants, shared by a store and its subscribers, with the events committed last
+/// through this process, so subscribers that are caught up read new events from memory
+/// instead of each querying the database.
 #[derive(Default)]
 pub struct Heads {
-    heads: std::sync::Mutex<HashMap<String, watch::Sender<Position>>>,
+    tenants: std::sync::Mutex<HashMap<String, Tenant>>,
+}
+
+struct Tenant {
+    head: watch::Sender<Position>,
+    /// Consecutive positions, oldest first.
+    recent: VecDeque<RecentEvent>,
+}
+
+impl Tenant {
+    fn new() -> Self {
+        Tenant { head: watch::channel(0).0, recent: VecDeque::new() }
+    }
 }
 
 impl Heads {
+    fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tenant>> {
+        self.tenants.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
     /// A receiver of the tenant's head.
     pub fn watch(&self, tenant: &str) -> watch::Receiver<Position> {
-        let mut heads = self.heads.lock().unwrap_or_else(|poison| poison.into_inner());
-        heads.entry(tenant.to_owned()).or_insert_with(|| watch::channel(0).0).subscribe()
+        self.tenants().entry(tenant.to_owned()).or_insert_with(Tenant::new).head.subscribe()
     }
 
     /// Moves the tenant's head forward, waking its subscribers.
     pub fn advance(&self, tenant: &str, head: Position) {
-        let mut heads = self.heads.lock().unwrap_or_else(|poison| poison.into_inner());
-        let sender = heads.entry(tenant.to_owned()).or_insert_with(|| watch::channel(0).0);
-        sender.send_if_modified(|current| {
+        self.publish(tenant, &[], head);
+    }
+
+    /// Keeps `events`, just committed in position order, for subscribers, then moves the
+    /// tenant's head to `head`. Events that do not follow the ones kept (another node or
+    /// process wrote in between) start the kept run afresh.
+    pub fn publish(&self, tenant: &str, events: &[EventRow], head: Position) {
+        let mut tenants = self.tenants();
+        let state = tenants.entry(tenant.to_owned()).or_insert_with(Tenant::new);
+        if let Some(first) = events.first() {
+            let follows = state.recent.back().is_none_or(|(last, _)| last + 1 == first.position);
+            if !follows {
+                state.recent.clear();
+            }
+            for event in events {
+                state.recent.push_back((event.position, Arc::from(event.to_json())));
+            }
+            let extra = state.recent.len().saturating_sub(RECENT);
+            state.recent.drain(..extra);
+        }
+        state.head.send_if_modified(|current| {
             let moved = head > *current;
             *current = (*current).max(head);
             moved
         });
+    }
+
+    /// Up to `limit` kept events after `after`, if the kept run holds the event right after
+    /// it; `None` when the log must be read instead.
+    pub fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>> {
+        let tenants = self.tenants();
+        let recent = &tenants.get(tenant)?.recent;
+        let (first, _) = recent.front()?;
+        let skip = usize::try_from(after.checked_add(1)?.checked_sub(*first)?).ok()?;
+        if skip >= recent.len() {
+            return None;
+        }
+        Some(recent.iter().skip(skip).take(limit).cloned().collect())
     }
 }
 
@@ -465,5 +531,54 @@ mod tests {
             });
             assert_eq!(written, expected);
         }
+    }
+
+    fn rows(positions: std::ops::RangeInclusive<Position>) -> Vec<EventRow> {
+        positions
+            .map(|position| EventRow {
+                position,
+                stream: "item-1".to_owned(),
+                version: position,
+                id: Uuid::from_u128(u128::from(position)),
+                event_type: "StockReceived".to_owned(),
+                schema: 1,
+                data: "{}".to_owned(),
+                meta: "{}".to_owned(),
+            })
+            .collect()
+    }
+
+    fn positions(recent: Option<Vec<RecentEvent>>) -> Option<Vec<Position>> {
+        recent.map(|events| events.into_iter().map(|(position, _)| position).collect())
+    }
+
+    #[test]
+    fn subscribers_read_recent_events_only_when_they_follow_on() {
+        let heads = Heads::default();
+        let mut head = heads.watch("t");
+        assert_eq!(heads.recent("t", 0, 10), None, "nothing kept yet: read the log");
+        heads.publish("t", &rows(1..=3), 3);
+        assert_eq!(*head.borrow_and_update(), 3);
+        assert_eq!(positions(heads.recent("t", 0, 10)), Some(vec![1, 2, 3]));
+        assert_eq!(positions(heads.recent("t", 1, 1)), Some(vec![2]));
+        assert_eq!(heads.recent("t", 3, 10), None, "past the kept run: read the log");
+        assert_eq!(heads.recent("other", 0, 10), None);
+        let json = heads.recent("t", 2, 1).expect("kept")[0].1.clone();
+        assert_eq!(&*json, rows(3..=3)[0].to_json());
+
+        // Another node wrote 4 and 5: the run kept here starts again at 6.
+        heads.advance("t", 5);
+        heads.publish("t", &rows(6..=7), 7);
+        assert_eq!(*head.borrow_and_update(), 7);
+        assert_eq!(heads.recent("t", 3, 10), None, "4 and 5 are only in the log");
+        assert_eq!(heads.recent("t", 0, 10), None);
+        assert_eq!(positions(heads.recent("t", 5, 10)), Some(vec![6, 7]));
+
+        // The kept run is bounded; the oldest events go first.
+        let last = 7 + RECENT as Position;
+        heads.publish("t", &rows(8..=last), last);
+        assert_eq!(heads.recent("t", 6, 1), None, "7 was let go");
+        assert_eq!(positions(heads.recent("t", 7, 1)), Some(vec![8]));
+        assert_eq!(positions(heads.recent("t", last - 2, 10)), Some(vec![last - 1, last]));
     }
 }

@@ -17,8 +17,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use super::{
-    BoxFuture, EventRow, Heads, Job, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
-    WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant, sql_integer,
+    BoxFuture, Committed, EventRow, Heads, Job, LogPage, RecentEvent, RowWrite, Store, StoreError,
+    StoredStream, ViewRows, WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant,
+    sql_integer,
 };
 use crate::engine;
 
@@ -245,7 +246,7 @@ async fn commit<D: Domain>(
     client: &mut Client,
     tenant: &str,
     jobs: &[Job],
-) -> Result<(Vec<WriteReply>, Position), StoreError> {
+) -> Result<Committed, StoreError> {
     let tx = client.transaction().await?;
     tx.execute(
         "INSERT INTO tenants (tenant, head) VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING",
@@ -256,19 +257,22 @@ async fn commit<D: Domain>(
     // node, so positions are assigned in commit order.
     let row =
         tx.query_one("SELECT head FROM tenants WHERE tenant = $1 FOR UPDATE", &[&tenant]).await?;
-    let mut write = PostgresTx { tx: &tx, tenant, head: row.get::<_, i64>(0) as Position };
+    let head = row.get::<_, i64>(0) as Position;
+    let mut write = PostgresTx { tx: &tx, tenant, head, events: Vec::new() };
     let requests: Vec<&WriteRequest> = jobs.iter().map(|job| &job.request).collect();
     let replies = engine::apply_all::<D, _>(&mut write, &requests).await?;
-    let head = write.head;
+    let PostgresTx { head, events, .. } = write;
     tx.execute("SELECT pg_notify('annals', $1)", &[&format!("{tenant} {head}")]).await?;
     tx.commit().await?;
-    Ok((replies, head))
+    Ok(Committed { replies, head, events })
 }
 
 struct PostgresTx<'a> {
     tx: &'a tokio_postgres::Transaction<'a>,
     tenant: &'a str,
     head: Position,
+    /// The events written so far, for subscribers once committed.
+    events: Vec<EventRow>,
 }
 
 const EVENT_COLUMNS: &str = "position, stream, version, id, type, schema, data, meta";
@@ -441,6 +445,7 @@ impl WriteTx for PostgresTx<'_> {
 
     async fn write(&mut self, writes: &Writes) -> Result<(), StoreError> {
         let (tx, tenant) = (self.tx, self.tenant);
+        self.events.extend(writes.events.iter().cloned());
         if !writes.events.is_empty() {
             let e = &writes.events;
             let positions: Vec<i64> = e.iter().map(|e| e.position as i64).collect();
@@ -692,5 +697,9 @@ impl Store for PostgresStore {
 
     fn watch(&self, tenant: &str) -> watch::Receiver<Position> {
         self.heads.watch(tenant)
+    }
+
+    fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>> {
+        self.heads.recent(tenant, after, limit)
     }
 }

@@ -11,8 +11,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    BoxFuture, EventRow, Heads, Job, LogPage, RowWrite, Store, StoreError, StoredStream, ViewRows,
-    WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant, sql_integer,
+    BoxFuture, Committed, EventRow, Heads, Job, LogPage, RecentEvent, RowWrite, Store, StoreError,
+    StoredStream, ViewRows, WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant,
+    sql_integer,
 };
 use crate::engine;
 
@@ -175,19 +176,22 @@ async fn commit<D: Domain>(
     conn: &mut Connection,
     tenant: &str,
     jobs: &[Job],
-) -> Result<(Vec<WriteReply>, Position), StoreError> {
+) -> Result<Committed, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut write = SqliteTx { tx: &tx, tenant };
+    let mut write = SqliteTx { tx: &tx, tenant, events: Vec::new() };
     let requests: Vec<&WriteRequest> = jobs.iter().map(|job| &job.request).collect();
     let replies = engine::apply_all::<D, _>(&mut write, &requests).await?;
     let head = write.head().await?;
+    let events = std::mem::take(&mut write.events);
     tx.commit()?;
-    Ok((replies, head))
+    Ok(Committed { replies, head, events })
 }
 
 struct SqliteTx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
     tenant: &'a str,
+    /// The events written so far, for subscribers once committed.
+    events: Vec<EventRow>,
 }
 
 fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
@@ -333,6 +337,7 @@ impl WriteTx for SqliteTx<'_> {
     async fn write(&mut self, writes: &Writes) -> Result<(), StoreError> {
         let tx = self.tx;
         let tenant = self.tenant;
+        self.events.extend(writes.events.iter().cloned());
         let mut insert = tx.prepare_cached(
             "INSERT INTO events (tenant, position, stream, version, id, type, schema, data, meta) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -548,5 +553,9 @@ impl Store for SqliteStore {
 
     fn watch(&self, tenant: &str) -> watch::Receiver<Position> {
         self.heads.watch(tenant)
+    }
+
+    fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>> {
+        self.heads.recent(tenant, after, limit)
     }
 }
