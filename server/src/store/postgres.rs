@@ -30,7 +30,8 @@ const READERS: usize = 4;
 /// The advisory lock that serialises migrations between nodes starting together.
 const MIGRATION_LOCK: i64 = 0x616e_6e61_6c73;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     tenant TEXT PRIMARY KEY,
     head BIGINT NOT NULL
@@ -78,7 +79,11 @@ CREATE TABLE view_rows (
     listed BOOLEAN NOT NULL,
     PRIMARY KEY (tenant, view, key)
 );
-"#];
+"#,
+    // Raw appends find retried event ids within their stream (events_by_stream); an index of
+    // every event id cost each append a write at a random place.
+    "DROP INDEX events_by_id;",
+];
 
 /// A PostgreSQL database.
 pub struct PostgresStore {
