@@ -2,9 +2,12 @@
 
 use std::fmt;
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::event::{DecodeError, EventData};
 use crate::view::DynView;
@@ -35,14 +38,68 @@ impl std::error::Error for Rejection {}
 
 /// A domain's command enum: each variant has a wire name and a JSON payload.
 ///
-/// Implemented by the [`commands!`](crate::commands) macro.
+/// Implemented by the [`commands!`](crate::commands) macro, which also gives the enum its
+/// wire form `{"type", "data"}` through [`serialize_command`] and [`deserialize_command`].
 pub trait CommandData: Sized {
     /// The wire name, e.g. `"ConsumeStock"`.
     fn command_type(&self) -> &str;
-    /// The payload as JSON.
-    fn data(&self) -> Value;
+    /// Writes the payload (the command's `data`).
+    fn encode_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
     /// Reads a command from its wire name and payload.
-    fn decode(command_type: &str, data: Value) -> Result<Self, DecodeError>;
+    fn decode(command_type: &str, data: &RawValue) -> Result<Self, DecodeError>;
+
+    /// The payload as JSON text.
+    fn data(&self) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&Payload(self))
+            .unwrap_or_else(|_| RawValue::NULL.to_owned())
+    }
+}
+
+struct Payload<'a, C>(&'a C);
+
+impl<C: CommandData> Serialize for Payload<'_, C> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.encode_data(serializer)
+    }
+}
+
+/// Writes a command as `{"type": "<Variant>", "data": {...}}`.
+#[doc(hidden)]
+pub fn serialize_command<C: CommandData, S: Serializer>(
+    command: &C,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serialize_tagged(command.command_type(), &Payload(command), serializer)
+}
+
+/// Reads a command written by [`serialize_command`]: the payload is kept as text until its
+/// type is known, then decoded once (no buffering of the payload in between).
+#[doc(hidden)]
+pub fn deserialize_command<'de, C: CommandData, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<C, D::Error> {
+    let tagged = Tagged::deserialize(deserializer)?;
+    C::decode(&tagged.kind, &tagged.data).map_err(de::Error::custom)
+}
+
+/// The wire form of a command or an event outside an envelope: `{"type", "data"}`.
+#[derive(Deserialize)]
+pub(crate) struct Tagged<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    pub data: Box<RawValue>,
+}
+
+/// Writes `{"type": kind, "data": payload}`.
+pub(crate) fn serialize_tagged<S: Serializer>(
+    kind: &str,
+    payload: &impl Serialize,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut s = serializer.serialize_struct("Tagged", 2)?;
+    s.serialize_field("type", kind)?;
+    s.serialize_field("data", payload)?;
+    s.end()
 }
 
 /// One event a decision appends, with the stream it goes to.
@@ -110,8 +167,7 @@ macro_rules! commands {
         $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, $crate::__serde::Serialize, $crate::__serde::Deserialize)]
-        #[serde(crate = "::annals_core::__serde", tag = "type", content = "data")]
+        #[derive(Clone, Debug, PartialEq)]
         $vis enum $name { $($(#[$vmeta])* #[doc = concat!("See [`", stringify!($variant), "`].")] $variant($variant)),* }
 
         impl $crate::CommandData for $name {
@@ -119,15 +175,16 @@ macro_rules! commands {
                 match self { $(Self::$variant(_) => stringify!($variant)),* }
             }
 
-            fn data(&self) -> $crate::__Value {
-                match self {
-                    $(Self::$variant(c) => $crate::__to_value(c).unwrap_or_default()),*
-                }
+            fn encode_data<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self { $(Self::$variant(c) => $crate::__serde::Serialize::serialize(c, s)),* }
             }
 
-            fn decode(command_type: &str, data: $crate::__Value) -> Result<Self, $crate::DecodeError> {
+            fn decode(
+                command_type: &str,
+                data: &$crate::__RawValue,
+            ) -> Result<Self, $crate::DecodeError> {
                 match command_type {
-                    $(stringify!($variant) => $crate::__from_value(data).map(Self::$variant).map_err(|err| {
+                    $(stringify!($variant) => $crate::__from_str(data.get()).map(Self::$variant).map_err(|err| {
                         $crate::DecodeError::new(
                             "invalid_command",
                             format!("{}: {err}", stringify!($variant)),
@@ -138,6 +195,18 @@ macro_rules! commands {
                         format!("unknown command type {other:?}"),
                     )),
                 }
+            }
+        }
+
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::serialize_command(self, s)
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::deserialize_command(d)
             }
         }
     };

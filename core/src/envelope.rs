@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::event::{EventData, RawEvent};
+use crate::event::{EventData, Payload, RawEvent};
 
 /// A stream's version: the number of events in it (0 for a stream with no events).
 pub type Version = u64;
@@ -82,14 +82,6 @@ impl Envelope<RawEvent> {
     }
 }
 
-struct Data<'a, E>(&'a E);
-
-impl<E: EventData> Serialize for Data<'_, E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.encode_data(serializer)
-    }
-}
-
 impl<E: EventData> Serialize for Envelope<E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let fields = if self.position.is_some() { 8 } else { 7 };
@@ -103,7 +95,7 @@ impl<E: EventData> Serialize for Envelope<E> {
         }
         s.serialize_field("type", self.event.event_type())?;
         s.serialize_field("schema", &self.event.schema())?;
-        s.serialize_field("data", &Data(&self.event))?;
+        s.serialize_field("data", &Payload(&self.event))?;
         s.serialize_field("meta", &self.meta)?;
         s.end()
     }

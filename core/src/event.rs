@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -21,6 +21,11 @@ pub trait EventData: Sized {
     fn schema_of(event_type: &str) -> Option<u32>;
     /// Reads a payload of `event_type` written with `schema`, upcasting older schemas first.
     fn decode(event_type: &str, schema: u32, data: &RawValue) -> Result<Self, DecodeError>;
+
+    /// The payload as JSON text.
+    fn data_json(&self) -> String {
+        serde_json::to_string(&Payload(self)).unwrap_or_else(|_| "null".to_owned())
+    }
 }
 
 /// An event whose payload is kept as plain JSON: what the wire carries before a domain
@@ -57,6 +62,34 @@ impl EventData for RawEvent {
             .map_err(|err| DecodeError::new("invalid_event", err.to_string()))?;
         Ok(RawEvent { event_type: event_type.to_owned(), schema, data })
     }
+}
+
+/// An event's payload, written through [`EventData::encode_data`].
+pub(crate) struct Payload<'a, E>(pub &'a E);
+
+impl<E: EventData> Serialize for Payload<'_, E> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.encode_data(serializer)
+    }
+}
+
+/// Writes an event outside an envelope (e.g. in a view's row) as `{"type", "data"}`.
+#[doc(hidden)]
+pub fn serialize_event<E: EventData, S: Serializer>(
+    event: &E,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    crate::domain::serialize_tagged(event.event_type(), &Payload(event), serializer)
+}
+
+/// Reads an event written by [`serialize_event`], at the schema the code writes today.
+#[doc(hidden)]
+pub fn deserialize_event<'de, E: EventData, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<E, D::Error> {
+    let tagged = crate::domain::Tagged::deserialize(deserializer)?;
+    let schema = E::schema_of(&tagged.kind).unwrap_or(1);
+    E::decode(&tagged.kind, schema, &tagged.data).map_err(serde::de::Error::custom)
 }
 
 /// Why stored or submitted JSON could not be read as a known event or command.
@@ -113,9 +146,10 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(
             format!("{event_type} schema {schema} is newer than this code's {current}"),
         ));
     }
+    // Through text, not `from_value`: one deserializer for every payload keeps the package small.
     let old: Value = serde_json::from_str(data.get()).map_err(invalid)?;
-    let new = upcast(event_type, schema, old)?;
-    serde_json::from_value(new).map_err(invalid)
+    let new = serde_json::to_string(&upcast(event_type, schema, old)?).map_err(invalid)?;
+    serde_json::from_str(&new).map_err(invalid)
 }
 
 /// Declares a domain's event enum: one variant per event type, each wrapping a payload struct
@@ -145,8 +179,7 @@ macro_rules! events {
         upcast: $upcast:path
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, $crate::__serde::Serialize, $crate::__serde::Deserialize)]
-        #[serde(crate = "::annals_core::__serde", tag = "type", content = "data")]
+        #[derive(Clone, Debug, PartialEq)]
         $vis enum $name { $($(#[$vmeta])* #[doc = concat!("See [`", stringify!($variant), "`].")] $variant($variant)),* }
 
         impl $crate::EventData for $name {
@@ -180,6 +213,18 @@ macro_rules! events {
                         format!("unknown event type {other:?}"),
                     )),
                 }
+            }
+        }
+
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::serialize_event(self, s)
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::deserialize_event(d)
             }
         }
     };

@@ -12,8 +12,6 @@
 //! The crate does no I/O and reads no clock: ids and times come in with each command, so a
 //! replay gives the same result everywhere. It builds for `wasm32-unknown-unknown`.
 
-extern crate self as annals_core;
-
 mod domain;
 mod engine;
 mod envelope;
@@ -28,10 +26,13 @@ pub mod inventory;
 pub mod protocol;
 pub mod testing;
 
-pub use domain::{Change, CommandData, Domain, Rejection};
+pub use domain::{Change, CommandData, Domain, Rejection, deserialize_command, serialize_command};
 pub use engine::{execute, meta};
 pub use envelope::{Envelope, Meta, Position, Version, category_of, event_id, id_of, stream_name};
-pub use event::{DecodeError, EventData, RawEvent, Upcaster, decode_payload, no_upcast};
+pub use event::{
+    DecodeError, EventData, RawEvent, Upcaster, decode_payload, deserialize_event, no_upcast,
+    serialize_event,
+};
 pub use log::MemoryLog;
 pub use replica::{
     DEFAULT_HISTORY, Gap, Pending, Rebased, Rejected, Replica, Saved, SavedView, Status,
@@ -44,8 +45,6 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub use serde as __serde;
 #[doc(hidden)]
-pub use serde_json::Value as __Value;
+pub use serde_json::from_str as __from_str;
 #[doc(hidden)]
 pub use serde_json::value::RawValue as __RawValue;
-#[doc(hidden)]
-pub use serde_json::{from_value as __from_value, to_value as __to_value};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::envelope::{Envelope, Meta, Position, Version};
@@ -14,18 +15,27 @@ use crate::event::{EventData, RawEvent};
 pub const MAX_BATCH: usize = 1000;
 
 /// One command as a client sends it: `{id, type, data, expected?}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CommandRequest {
     /// The command's id, made by the client; retries reuse it.
     pub id: Uuid,
     /// The command type, e.g. `"ConsumeStock"`.
     #[serde(rename = "type")]
     pub command_type: String,
-    /// The command's payload.
-    pub data: Value,
+    /// The command's payload, kept as JSON text until the domain decodes it.
+    pub data: Box<RawValue>,
     /// Refuse the command if any of these streams moved past the given version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<BTreeMap<String, Version>>,
+}
+
+impl PartialEq for CommandRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.command_type == other.command_type
+            && self.data.get() == other.data.get()
+            && self.expected == other.expected
+    }
 }
 
 /// `POST /v1/commands` body.

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::domain::{CommandData, Domain, Rejection};
@@ -561,7 +561,7 @@ impl<D: Domain> Replica<D> {
                 break;
             }
             for (key, row) in &view.rows {
-                if target.load(key, row.clone()).is_err() {
+                if target.load(key, row.get()).is_err() {
                     current = false;
                 }
             }
@@ -621,7 +621,7 @@ pub struct SavedView {
     /// The view's reducer version when saved.
     pub version: u32,
     /// `(key, row)` pairs.
-    pub rows: Vec<(String, Value)>,
+    pub rows: Vec<(String, Box<RawValue>)>,
 }
 
 impl<D: Domain> Saved<D> {

@@ -103,3 +103,8 @@ impl<D: Domain> Then<D> {
         }
     }
 }
+
+/// A JSON value as the text a command's or event's `data` is carried in.
+pub fn raw(value: serde_json::Value) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(&value).unwrap_or_else(|_| unreachable!("a Value is JSON"))
+}

@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
 use crate::domain::Domain;
 use crate::envelope::{Envelope, Position};
@@ -71,6 +72,9 @@ impl<D: Domain, P: Projection<D>> Table<D, P> {
 }
 
 /// A projection's table with its types erased, so a domain's views can sit in one list.
+///
+/// Rows cross this boundary as JSON text: the server stores them so and the package hands
+/// them to JavaScript so, and one serializer for every row keeps the package small.
 pub trait DynView<D: Domain> {
     /// [`Projection::NAME`].
     fn name(&self) -> &'static str;
@@ -84,16 +88,16 @@ pub trait DynView<D: Domain> {
     fn is_listed(&self, key: &str) -> bool;
     /// Whether the view is one value rather than keyed rows.
     fn is_single(&self) -> bool;
-    /// The whole view: an object of listed rows by key, or the single row.
-    fn value(&self) -> Value;
+    /// The whole view: an object of listed rows by key, or the single row (`null` when empty).
+    fn value(&self) -> Box<RawValue>;
     /// One row by key, if it exists and is listed.
-    fn get(&self, key: &str) -> Option<Value>;
+    fn get(&self, key: &str) -> Option<Box<RawValue>>;
     /// The rows changed since the last call: `(key, Some(row))` or `(key, None)` if removed.
-    fn take_changes(&mut self) -> Vec<(String, Option<Value>)>;
-    /// Loads a stored row.
-    fn load(&mut self, key: &str, row: Value) -> Result<(), serde_json::Error>;
+    fn take_changes(&mut self) -> Vec<(String, Option<Box<RawValue>>)>;
+    /// Loads a stored row from its JSON text.
+    fn load(&mut self, key: &str, row: &str) -> Result<(), serde_json::Error>;
     /// Every stored row, listed or not, for saving.
-    fn rows(&self) -> Vec<(String, Value)>;
+    fn rows(&self) -> Vec<(String, Box<RawValue>)>;
     /// A copy.
     fn boxed_clone(&self) -> Box<dyn DynView<D>>;
 }
@@ -129,39 +133,38 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
         self.changed.insert(key);
     }
 
-    fn value(&self) -> Value {
+    fn value(&self) -> Box<RawValue> {
         if P::SINGLE {
-            return self.rows.get("").map(to_value).unwrap_or(Value::Null);
+            return self.rows.get("").map_or_else(|| RawValue::NULL.to_owned(), to_json);
         }
-        let listed = self.rows.iter().filter(|(_, row)| P::listed(row));
-        Value::Object(listed.map(|(key, row)| (key.clone(), to_value(row))).collect())
+        to_json(&Listed::<D, P>(&self.rows))
     }
 
-    fn get(&self, key: &str) -> Option<Value> {
+    fn get(&self, key: &str) -> Option<Box<RawValue>> {
         if P::SINGLE {
             return None;
         }
-        self.rows.get(key).filter(|row| P::listed(row)).map(to_value)
+        self.rows.get(key).filter(|row| P::listed(row)).map(to_json)
     }
 
-    fn take_changes(&mut self) -> Vec<(String, Option<Value>)> {
+    fn take_changes(&mut self) -> Vec<(String, Option<Box<RawValue>>)> {
         let changed = std::mem::take(&mut self.changed);
         changed
             .into_iter()
             .map(|key| {
-                let row = self.rows.get(&key).map(to_value);
+                let row = self.rows.get(&key).map(to_json);
                 (key, row)
             })
             .collect()
     }
 
-    fn load(&mut self, key: &str, row: Value) -> Result<(), serde_json::Error> {
-        self.rows.insert(key.to_owned(), serde_json::from_value(row)?);
+    fn load(&mut self, key: &str, row: &str) -> Result<(), serde_json::Error> {
+        self.rows.insert(key.to_owned(), serde_json::from_str(row)?);
         Ok(())
     }
 
-    fn rows(&self) -> Vec<(String, Value)> {
-        self.rows.iter().map(|(key, row)| (key.clone(), to_value(row))).collect()
+    fn rows(&self) -> Vec<(String, Box<RawValue>)> {
+        self.rows.iter().map(|(key, row)| (key.clone(), to_json(row))).collect()
     }
 
     fn boxed_clone(&self) -> Box<dyn DynView<D>> {
@@ -169,8 +172,21 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
     }
 }
 
-fn to_value(row: &impl Serialize) -> Value {
-    serde_json::to_value(row).unwrap_or(Value::Null)
+/// The listed rows of a table, written as one JSON object by key.
+struct Listed<'a, D: Domain, P: Projection<D>>(&'a BTreeMap<String, P::Row>);
+
+impl<D: Domain, P: Projection<D>> Serialize for Listed<'_, D, P> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, row) in self.0.iter().filter(|(_, row)| P::listed(row)) {
+            map.serialize_entry(key, row)?;
+        }
+        map.end()
+    }
+}
+
+fn to_json(value: &impl Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// All read models of a domain, folded up to one global position.
@@ -208,8 +224,12 @@ impl<D: Domain> PartialEq for ViewSet<D> {
     fn eq(&self, other: &Self) -> bool {
         self.position == other.position
             && self.views.len() == other.views.len()
-            && self.views.iter().zip(&other.views).all(|(a, b)| a.rows() == b.rows())
+            && self.views.iter().zip(&other.views).all(|(a, b)| same_rows(&a.rows(), &b.rows()))
     }
+}
+
+fn same_rows(a: &[(String, Box<RawValue>)], b: &[(String, Box<RawValue>)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.0 == b.0 && a.1.get() == b.1.get())
 }
 
 impl<D: Domain> ViewSet<D> {

@@ -3,7 +3,7 @@
 
 use annals_core::inventory::*;
 use annals_core::protocol::CommandResult;
-use annals_core::testing::{Given, given, given_no_events};
+use annals_core::testing::{Given, given, given_no_events, raw};
 use annals_core::{CommandData, Domain, Envelope, MemoryLog, Uuid, ViewSet, meta, stream_name};
 use serde_json::{Value, json};
 
@@ -178,8 +178,9 @@ fn a_reorder_level_is_zero_or_more() {
 
 #[test]
 fn an_item_added_without_a_unit_or_reorder_level_counts_each_from_zero() {
-    let command = InventoryCommand::decode("AddItem", json!({ "item": MILK, "name": "Napkins" }))
-        .expect("AddItem needs only item and name");
+    let command =
+        InventoryCommand::decode("AddItem", &raw(json!({ "item": MILK, "name": "Napkins" })))
+            .expect("AddItem needs only item and name");
     given_no_events::<Inventory>()
         .when(command)
         .then_expect([(milk_stream(), added("Napkins", "each", 0))]);
@@ -566,12 +567,13 @@ fn a_command_on_an_item_that_did_not_exist_has_nothing_to_restore() {
 // Read models.
 
 fn view(views: &ViewSet<Inventory>, name: &str) -> Value {
-    views.view(name).expect("the inventory has this view").value()
+    let value = views.view(name).expect("the inventory has this view").value();
+    serde_json::from_str(value.get()).expect("a view is JSON")
 }
 
 fn row(views: &ViewSet<Inventory>, name: &str, item: Uuid) -> Option<Value> {
     let view = views.view(name).expect("the inventory has this view");
-    view.get(&item.to_string())
+    view.get(&item.to_string()).map(|row| serde_json::from_str(row.get()).expect("a row is JSON"))
 }
 
 #[test]

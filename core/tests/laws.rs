@@ -358,7 +358,7 @@ fn a_replica_takes_each_command_once<D: Model>(
                 let head = world.log.head();
                 for (request, result) in outbox.into_iter().zip(&results) {
                     let command =
-                        D::Command::decode(&request.command_type, request.data).map_err(fail)?;
+                        D::Command::decode(&request.command_type, &request.data).map_err(fail)?;
                     let again = world.log.submit(&command, &meta(request.id, "replica-0", 0), None);
                     prop_assert_eq!(&again, result);
                 }

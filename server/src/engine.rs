@@ -171,7 +171,7 @@ impl<D: Domain> Batch<D> {
             keys.sort();
             keys.dedup();
             for (key, row) in tx.rows(view.name(), &keys).await? {
-                view.load(&key, serde_json::from_str(&row)?)?;
+                view.load(&key, &row)?;
             }
             view.take_changes();
             writes.views.push((view.name(), view.version()));
@@ -182,7 +182,7 @@ impl<D: Domain> Batch<D> {
         for view in views.iter_mut() {
             for (key, row) in view.take_changes() {
                 let listed = view.is_listed(&key);
-                let row = row.map(|row| row.to_string());
+                let row = row.map(|row| String::from(row.get()));
                 writes.rows.push(RowWrite { view: view.name(), key, row, listed });
             }
         }
@@ -210,7 +210,7 @@ async fn push<D: Domain, T: WriteTx>(
     let mut known = tx.results(&ids).await?;
     let decoded: Vec<Result<D::Command, Rejection>> = commands()
         .map(|(_, c)| {
-            D::Command::decode(&c.command_type, c.data.clone())
+            D::Command::decode(&c.command_type, &c.data)
                 .map_err(|err| Rejection::new(&err.code, err.message))
         })
         .collect();
@@ -361,7 +361,7 @@ async fn rebuild<D: Domain, T: WriteTx>(
         names.push((view.name(), view.version()));
         for (key, row) in view.rows() {
             let listed = view.is_listed(&key);
-            rows.push(RowWrite { view: view.name(), key, row: Some(row.to_string()), listed });
+            rows.push(RowWrite { view: view.name(), key, row: Some(row.get().to_owned()), listed });
         }
     }
     tx.replace_views(&names, &rows, head).await?;
@@ -370,15 +370,14 @@ async fn rebuild<D: Domain, T: WriteTx>(
 
 /// A recorded envelope as a stored row.
 pub fn event_row<E: EventData>(envelope: &Envelope<E>) -> Result<EventRow, StoreError> {
-    let raw = envelope.to_raw();
     Ok(EventRow {
         position: envelope.position.unwrap_or(0),
         stream: envelope.stream.clone(),
         version: envelope.version,
         id: envelope.id,
-        event_type: raw.event.event_type,
-        schema: raw.event.schema,
-        data: raw.event.data.to_string(),
+        event_type: envelope.event.event_type().to_owned(),
+        schema: envelope.event.schema(),
+        data: envelope.event.data_json(),
         meta: serde_json::to_string(&envelope.meta)?,
     })
 }

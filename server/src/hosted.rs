@@ -76,7 +76,7 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
     }
 
     fn check_command(&self, command: &CommandRequest) -> Result<(), DecodeError> {
-        D::Command::decode(&command.command_type, command.data.clone()).map(drop)
+        D::Command::decode(&command.command_type, &command.data).map(drop)
     }
 
     fn views(&self) -> Vec<ViewInfo> {

@@ -6,8 +6,8 @@ use annals_core::protocol::{CommandRequest, CommandResult, MAX_BATCH, PullRespon
 use annals_core::{CommandData, Domain, Envelope, Meta, Rebased, Replica, Saved, Status, Uuid};
 use std::collections::HashSet;
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::error::AnnalsError;
 
@@ -52,10 +52,10 @@ pub trait Engine {
     /// The stored entry: `{rev, format, domain, saved}`.
     fn entry(&self, rev: &str) -> String;
     /// Replaces this replica by a saved one; `true` when its confirmed state was stale.
-    fn restore(&mut self, saved: Value) -> Result<bool, AnnalsError>;
+    fn restore(&mut self, saved: &RawValue) -> Result<bool, AnnalsError>;
     /// Becomes the union of this replica and a saved one (see [`merge`]); `true` when the
     /// result holds something the saved one lacks, so it must be written back.
-    fn merge(&mut self, saved: Value) -> Result<bool, AnnalsError>;
+    fn merge(&mut self, saved: &RawValue) -> Result<bool, AnnalsError>;
     /// Empties this replica.
     fn reset(&mut self);
     /// Frees storage, one more `step` each time: first the recent history, then the older
@@ -75,30 +75,31 @@ pub fn for_domain(name: &str) -> Result<Box<dyn Engine>, AnnalsError> {
     }
 }
 
-/// A command as JavaScript hands it over: `{type, data, id?}`, read through a JSON value.
-struct Incoming {
-    id: Option<Uuid>,
+/// A command as JavaScript hands it over: `{type, data, id?}`; `data` stays text until the
+/// domain decodes it by its type.
+#[derive(Deserialize)]
+#[serde(rename = "command")]
+struct Incoming<'a> {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "type")]
     command_type: String,
-    data: Value,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
 }
 
-impl Incoming {
-    fn parse(text: &str) -> Result<Incoming, AnnalsError> {
-        let invalid = |why: &str| {
-            AnnalsError::new("invalid_command", format!("A command is {{type, data, id?}}: {why}."))
-        };
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| AnnalsError::invalid_json("The command", &e))?;
-        let Value::Object(mut fields) = value else { return Err(invalid("not an object")) };
-        let Some(Value::String(command_type)) = fields.remove("type") else {
-            return Err(invalid("its type is missing"));
-        };
-        let id = match fields.remove("id") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(id)) => Some(parse_id(&id)?),
-            Some(_) => return Err(invalid("its id is not a string")),
-        };
-        Ok(Incoming { id, command_type, data: fields.remove("data").unwrap_or(Value::Null) })
+impl<'a> Incoming<'a> {
+    fn parse(text: &'a str) -> Result<Incoming<'a>, AnnalsError> {
+        serde_json::from_str(text).map_err(|e| {
+            if e.is_data() {
+                AnnalsError::new(
+                    "invalid_command",
+                    format!("A command is {{type, data, id?}}: {e}."),
+                )
+            } else {
+                AnnalsError::invalid_json("The command", &e)
+            }
+        })
     }
 }
 
@@ -109,39 +110,47 @@ pub fn parse_id(id: &str) -> Result<Uuid, AnnalsError> {
     })
 }
 
-/// A push response, read through a JSON value: `CommandResult` is internally tagged, and
-/// reading it directly would pull serde's buffering machinery into the module.
+/// A push response: `{results: [{id, status, events? | code?, message?}]}`. Read through
+/// this flat shape rather than `CommandResult`'s internally tagged one, whose reading would
+/// buffer every result and pull serde's buffering machinery into the module.
+#[derive(Deserialize)]
+#[serde(bound = "")]
+struct PushResults<D: Domain> {
+    results: Vec<WireResult<D>>,
+}
+
+#[derive(Deserialize)]
+#[serde(bound = "")]
+struct WireResult<D: Domain> {
+    id: Uuid,
+    status: String,
+    #[serde(default)]
+    events: Vec<Envelope<D::Event>>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
 fn push_results<D: Domain>(text: &str) -> Result<Vec<CommandResult<D::Event>>, AnnalsError> {
     let invalid = |why: String| {
         AnnalsError::new("invalid_json", format!("The push response is not valid: {why}."))
     };
-    let value: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    let Some(Value::Array(results)) = value.get("results").cloned() else {
-        return Err(invalid("it has no results".to_owned()));
-    };
-    results
+    let response: PushResults<D> =
+        serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    response
+        .results
         .into_iter()
         .map(|result| {
-            let Value::Object(mut fields) = result else {
-                return Err(invalid("a result is not an object".to_owned()));
-            };
-            let mut text = |name: &str| match fields.remove(name) {
-                Some(Value::String(value)) => Ok(value),
-                _ => Err(invalid(format!("a result has no {name}"))),
-            };
-            let id = parse_id(&text("id")?)?;
-            match text("status")?.as_str() {
-                "accepted" => {
-                    let events = fields.remove("events").unwrap_or(Value::Array(Vec::new()));
-                    let events =
-                        serde_json::from_value(events).map_err(|e| invalid(e.to_string()))?;
-                    Ok(CommandResult::Accepted { id, events })
-                }
-                "rejected" => Ok(CommandResult::Rejected {
-                    id,
-                    code: text("code")?,
-                    message: text("message")?,
-                }),
+            let id = result.id;
+            match result.status.as_str() {
+                "accepted" => Ok(CommandResult::Accepted { id, events: result.events }),
+                "rejected" => match (result.code, result.message) {
+                    (Some(code), Some(message)) => {
+                        Ok(CommandResult::Rejected { id, code, message })
+                    }
+                    _ => Err(invalid("a rejected result has no code or message".to_owned())),
+                },
                 other => Err(invalid(format!("a result has status {other:?}"))),
             }
         })
@@ -222,8 +231,12 @@ impl<D: Domain> Engine for Replica<D> {
 
     fn execute(&mut self, command: &str, actor: &str, at: i64) -> Result<String, AnnalsError> {
         let incoming = Incoming::parse(command)?;
-        let id = incoming.id.unwrap_or_else(|| crate::clock::command_id(at));
-        let command = D::Command::decode(&incoming.command_type, incoming.data)?;
+        let id = match incoming.id {
+            Some(id) => parse_id(&id)?,
+            None => crate::clock::command_id(at),
+        };
+        let data = incoming.data.unwrap_or(RawValue::NULL);
+        let command = D::Command::decode(&incoming.command_type, data)?;
         let meta = Meta { command: id, actor: actor.to_owned(), at };
         let events = Replica::execute(self, command, meta)?;
         Ok(outcome(self, id, &events))
@@ -261,10 +274,10 @@ impl<D: Domain> Engine for Replica<D> {
             )
         })?;
         let value = match key {
-            Some(key) => view.get(key).unwrap_or(Value::Null),
+            Some(key) => view.get(key).unwrap_or_else(|| RawValue::NULL.to_owned()),
             None => view.value(),
         };
-        Ok(json(&value))
+        Ok(value.get().to_owned())
     }
 
     fn stream(&self, stream: &str) -> String {
@@ -350,14 +363,14 @@ impl<D: Domain> Engine for Replica<D> {
         json(&EntryOut::<D> { rev, format: FORMAT, domain: D::NAME, saved: &self.save() })
     }
 
-    fn restore(&mut self, saved: Value) -> Result<bool, AnnalsError> {
+    fn restore(&mut self, saved: &RawValue) -> Result<bool, AnnalsError> {
         let saved = decode_saved::<D>(saved)?;
         let (replica, stale) = Replica::restore(saved);
         *self = replica;
         Ok(stale)
     }
 
-    fn merge(&mut self, saved: Value) -> Result<bool, AnnalsError> {
+    fn merge(&mut self, saved: &RawValue) -> Result<bool, AnnalsError> {
         let stored = decode_saved::<D>(saved)?;
         let ours = self.save();
         let (merged, write_back) = if ours.position > stored.position {
@@ -391,8 +404,8 @@ impl<D: Domain> Engine for Replica<D> {
     }
 }
 
-fn decode_saved<D: Domain>(saved: Value) -> Result<Saved<D>, AnnalsError> {
-    serde_json::from_value(saved).map_err(|e| {
+fn decode_saved<D: Domain>(saved: &RawValue) -> Result<Saved<D>, AnnalsError> {
+    serde_json::from_str(saved.get()).map_err(|e| {
         AnnalsError::new("corrupt_entry", format!("The saved replica cannot be read: {e}."))
     })
 }

@@ -211,7 +211,7 @@ impl Replica {
     }
 
     /// Reads a stored entry, checking its layout and domain.
-    fn entry_of(&self, text: &str) -> Result<Entry> {
+    fn entry_of<'t>(&self, text: &'t str) -> Result<Entry<'t>> {
         let entry = Entry::parse(text)?;
         if entry.format != u64::from(FORMAT) {
             return Err(AnnalsError::new(

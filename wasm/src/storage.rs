@@ -8,7 +8,8 @@
 
 use gloo_storage::{LocalStorage, Storage};
 use js_sys::Reflect;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use wasm_bindgen::JsValue;
 
 use crate::error::AnnalsError;
@@ -41,38 +42,27 @@ pub enum WriteError {
     Failed(AnnalsError),
 }
 
-/// A stored entry, read through a JSON value (one parser for every type keeps the module
-/// small); `saved` is decoded by the domain's engine.
-pub struct Entry {
+/// A stored entry; `saved` is kept as text for the domain's engine to decode.
+#[derive(Deserialize)]
+pub struct Entry<'a> {
     /// Changes on every write.
     pub rev: String,
     /// The layout's version.
+    #[serde(default)]
     pub format: u64,
     /// The domain that wrote it.
     pub domain: String,
     /// The saved replica.
-    pub saved: Value,
+    #[serde(borrow)]
+    pub saved: &'a RawValue,
 }
 
-impl Entry {
+impl<'a> Entry<'a> {
     /// Reads an entry's text.
-    pub fn parse(text: &str) -> Result<Entry, AnnalsError> {
-        let corrupt = |why: String| {
-            AnnalsError::new("corrupt_entry", format!("The stored entry is not valid: {why}."))
-        };
-        let value: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-        let Value::Object(mut fields) = value else {
-            return Err(corrupt("it is not an object".to_owned()));
-        };
-        let mut text = |name: &str| match fields.remove(name) {
-            Some(Value::String(value)) => Ok(value),
-            _ => Err(corrupt(format!("{name} is missing"))),
-        };
-        let rev = text("rev")?;
-        let domain = text("domain")?;
-        let format = fields.get("format").and_then(Value::as_u64).unwrap_or(0);
-        let saved = fields.remove("saved").ok_or_else(|| corrupt("saved is missing".to_owned()))?;
-        Ok(Entry { rev, format, domain, saved })
+    pub fn parse(text: &'a str) -> Result<Entry<'a>, AnnalsError> {
+        serde_json::from_str(text).map_err(|e| {
+            AnnalsError::new("corrupt_entry", format!("The stored entry is not valid: {e}."))
+        })
     }
 }
 

@@ -21,7 +21,7 @@ fn push<D: Domain>(log: &mut MemoryLog<D>, replica: &mut Replica<D>) -> Rebased 
         .outbox()
         .into_iter()
         .map(|request| {
-            let command = D::Command::decode(&request.command_type, request.data)
+            let command = D::Command::decode(&request.command_type, &request.data)
                 .expect("a replica sends commands its domain can read");
             log.submit(&command, &meta(request.id, "server", 0), None)
         })

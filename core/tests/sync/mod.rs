@@ -288,8 +288,7 @@ impl<D: Model> World<D> {
     ) -> Result<Vec<CommandResult<D::Event>>, TestCaseError> {
         let mut results = Vec::new();
         for request in self.replicas[replica].outbox() {
-            let command =
-                D::Command::decode(&request.command_type, request.data.clone()).map_err(fail)?;
+            let command = D::Command::decode(&request.command_type, &request.data).map_err(fail)?;
             let meta = meta(request.id, actor(replica), self.tick());
             let result = self.log.submit(&command, &meta, request.expected.as_ref());
             let first = self.answers.entry(request.id).or_insert_with(|| result.clone());
