@@ -198,15 +198,24 @@ macro_rules! commands {
             }
         }
 
+        $crate::__tagged_serde!($name, serialize_command, deserialize_command);
+    };
+}
+
+/// Gives a command or event enum its `{"type", "data"}` wire form through the named helpers.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tagged_serde {
+    ($name:ident, $serialize:ident, $deserialize:ident) => {
         impl $crate::__serde::Serialize for $name {
             fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                $crate::serialize_command(self, s)
+                $crate::$serialize(self, s)
             }
         }
 
         impl<'de> $crate::__serde::Deserialize<'de> for $name {
             fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::deserialize_command(d)
+                $crate::$deserialize(d)
             }
         }
     };

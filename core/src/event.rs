@@ -216,16 +216,6 @@ macro_rules! events {
             }
         }
 
-        impl $crate::__serde::Serialize for $name {
-            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                $crate::serialize_event(self, s)
-            }
-        }
-
-        impl<'de> $crate::__serde::Deserialize<'de> for $name {
-            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::deserialize_event(d)
-            }
-        }
+        $crate::__tagged_serde!($name, serialize_event, deserialize_event);
     };
 }
