@@ -35,6 +35,8 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ["**/*.{html,js,css,wasm,svg}"],
+        // The package has a module per domain; this app only ever opens the inventory's.
+        globIgnores: ["**/annals_bank*"],
         navigateFallback: "index.html",
         // The API is never answered from the cache: it is the server's to answer, or to fail.
         navigateFallbackDenylist: [/^\/v1\//, /^\/healthz$/, /^\/metrics$/],

@@ -40,6 +40,8 @@ const entryDir = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : 
 const wasmFiles = [...new Set(['.', entryDir])].flatMap((dir) =>
   readdirSync(join(pkg, dir)).filter((name) => name.endsWith('.wasm')).map((name) => normalize(join(dir, name))),
 );
+// The module of the glue's own domain, where each domain has one.
+const glueWasm = wasmFiles.find((f) => f.endsWith(glueFile.replace(/\.m?js$/, '_bg.wasm'))) ?? wasmFiles[0];
 
 // A bundler lets `import * as wasm from "./x_bg.wasm"` work; a browser does not. For glue
 // built that way, the import map sends the .wasm import to a module doing what the bundler
@@ -80,7 +82,7 @@ const SETUP = `
 window.setup = async (page, items, pending) => {
   localStorage.clear();
   const glue = await import(${JSON.stringify(`/pkg/${glueFile}`)});
-  if (typeof glue.default === 'function') await glue.default({ module_or_path: ${JSON.stringify(`/pkg/${wasmFiles[0] ?? ''}`)} });
+  if (typeof glue.default === 'function') await glue.default({ module_or_path: ${JSON.stringify(`/pkg/${glueWasm ?? ''}`)} });
   const replica = glue.Replica.open('inventory', 'local', 'annals/bench', undefined);
   replica.receive(page);
   for (let k = 0; k < pending; k++) {

@@ -2,24 +2,21 @@
 
 use std::fmt;
 
-use std::borrow::Cow;
-
-use serde::de::{self, DeserializeOwned, Deserializer};
-use serde::ser::{SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-
 use crate::event::{DecodeError, EventData};
+use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 use crate::view::DynView;
 
 /// Why a command was refused: a stable snake_case `code` and a sentence for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
     /// Stable snake_case code, e.g. `insufficient_stock`.
     pub code: String,
     /// A sentence for people.
     pub message: String,
 }
+
+crate::json_struct!(Rejection { code, message });
+crate::serde_via_json!(Rejection);
 
 impl Rejection {
     /// A rejection with a stable code and a human message.
@@ -44,62 +41,53 @@ pub trait CommandData: Sized {
     /// The wire name, e.g. `"ConsumeStock"`.
     fn command_type(&self) -> &str;
     /// Writes the payload (the command's `data`).
-    fn encode_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+    fn write_data(&self, w: &mut Writer);
     /// Reads a command from its wire name and payload.
-    fn decode(command_type: &str, data: &RawValue) -> Result<Self, DecodeError>;
+    fn decode(command_type: &str, data: &str) -> Result<Self, DecodeError>;
 
     /// The payload as JSON text.
-    fn data(&self) -> Box<RawValue> {
-        serde_json::value::to_raw_value(&Payload(self))
-            .unwrap_or_else(|_| RawValue::NULL.to_owned())
-    }
-}
-
-struct Payload<'a, C>(&'a C);
-
-impl<C: CommandData> Serialize for Payload<'_, C> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.encode_data(serializer)
+    fn data(&self) -> RawJson {
+        let mut w = Writer::default();
+        self.write_data(&mut w);
+        RawJson::trusted(w.finish())
     }
 }
 
 /// Writes a command as `{"type": "<Variant>", "data": {...}}`.
 #[doc(hidden)]
-pub fn serialize_command<C: CommandData, S: Serializer>(
-    command: &C,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serialize_tagged(command.command_type(), &Payload(command), serializer)
+pub fn write_command<C: CommandData>(command: &C, w: &mut Writer) {
+    write_tagged(command.command_type(), w, &mut |w| command.write_data(w));
 }
 
-/// Reads a command written by [`serialize_command`]: the payload is kept as text until its
-/// type is known, then decoded once (no buffering of the payload in between).
+/// Reads a command written by [`write_command`]: the payload is kept as text until its type
+/// is known, then decoded once.
 #[doc(hidden)]
-pub fn deserialize_command<'de, C: CommandData, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<C, D::Error> {
-    let tagged = Tagged::deserialize(deserializer)?;
-    C::decode(&tagged.kind, &tagged.data).map_err(de::Error::custom)
-}
-
-/// The wire form of a command or an event outside an envelope: `{"type", "data"}`.
-#[derive(Deserialize)]
-pub(crate) struct Tagged<'a> {
-    #[serde(rename = "type", borrow)]
-    pub kind: Cow<'a, str>,
-    pub data: Box<RawValue>,
+pub fn read_command<C: CommandData>(r: &mut Reader<'_>) -> Result<C, json::Error> {
+    let (kind, data) = read_tagged(r)?;
+    C::decode(&kind, data).map_err(|e| r.error(&e.to_string()))
 }
 
 /// Writes `{"type": kind, "data": payload}`.
-pub(crate) fn serialize_tagged<S: Serializer>(
-    kind: &str,
-    payload: &impl Serialize,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let mut s = serializer.serialize_struct("Tagged", 2)?;
-    s.serialize_field("type", kind)?;
-    s.serialize_field("data", payload)?;
-    s.end()
+pub(crate) fn write_tagged(kind: &str, w: &mut Writer, payload: &mut dyn FnMut(&mut Writer)) {
+    w.begin_object();
+    w.field("type", kind);
+    w.key("data");
+    payload(w);
+    w.end_object();
+}
+
+/// Reads `{"type", "data"}`, the payload as text.
+pub(crate) fn read_tagged<'a>(r: &mut Reader<'a>) -> Result<(String, &'a str), json::Error> {
+    let (mut kind, mut data) = (None, None);
+    json::read_fields(r, &mut |r, key| match key {
+        "type" => json::read_slot(r, &mut kind, "type"),
+        "data" => {
+            data = Some(r.raw()?);
+            Ok(true)
+        }
+        _ => Ok(false),
+    })?;
+    Ok((json::take_slot(kind, "type")?, data.ok_or_else(|| json::Error::missing("data"))?))
 }
 
 /// One event a decision appends, with the stream it goes to.
@@ -118,11 +106,11 @@ pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
     const STATE_VERSION: u32;
 
     /// What users ask for.
-    type Command: CommandData + Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    type Command: CommandData + Clone + fmt::Debug + PartialEq + ToJson + FromJson;
     /// What happened.
-    type Event: EventData + Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    type Event: EventData + Clone + fmt::Debug + PartialEq + ToJson + FromJson;
     /// One stream's state; `Default` is the state of a stream with no events.
-    type State: Clone + fmt::Debug + Default + PartialEq + Serialize + DeserializeOwned;
+    type State: Clone + fmt::Debug + Default + PartialEq + ToJson + FromJson;
 
     /// The streams a command reads and may append to, in a fixed order.
     fn streams(command: &Self::Command) -> Vec<String>;
@@ -175,48 +163,52 @@ macro_rules! commands {
                 match self { $(Self::$variant(_) => stringify!($variant)),* }
             }
 
-            fn encode_data<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                match self { $(Self::$variant(c) => $crate::__serde::Serialize::serialize(c, s)),* }
+            fn write_data(&self, w: &mut $crate::json::Writer) {
+                match self { $(Self::$variant(c) => $crate::json::ToJson::write_json(c, w)),* }
             }
 
             fn decode(
                 command_type: &str,
-                data: &$crate::__RawValue,
-            ) -> Result<Self, $crate::DecodeError> {
+                data: &str,
+            ) -> ::core::result::Result<Self, $crate::DecodeError> {
                 match command_type {
-                    $(stringify!($variant) => $crate::__from_str(data.get()).map(Self::$variant).map_err(|err| {
+                    $(stringify!($variant) => $crate::json::from_str(data).map(Self::$variant).map_err(|err| {
                         $crate::DecodeError::new(
                             "invalid_command",
                             format!("{}: {err}", stringify!($variant)),
                         )
                     }),)*
-                    other => Err($crate::DecodeError::new(
+                    other => ::core::result::Result::Err($crate::DecodeError::new(
                         "unknown_command_type",
-                        format!("unknown command type {other:?}"),
+                        format!("unknown command type \"{other}\""),
                     )),
                 }
             }
         }
 
-        $crate::__tagged_serde!($name, serialize_command, deserialize_command);
+        $crate::__tagged_json!($name, write_command, read_command);
     };
 }
 
 /// Gives a command or event enum its `{"type", "data"}` wire form through the named helpers.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __tagged_serde {
-    ($name:ident, $serialize:ident, $deserialize:ident) => {
-        impl $crate::__serde::Serialize for $name {
-            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                $crate::$serialize(self, s)
+macro_rules! __tagged_json {
+    ($name:ident, $write:ident, $read:ident) => {
+        impl $crate::json::ToJson for $name {
+            fn write_json(&self, w: &mut $crate::json::Writer) {
+                $crate::$write(self, w)
             }
         }
 
-        impl<'de> $crate::__serde::Deserialize<'de> for $name {
-            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::$deserialize(d)
+        impl $crate::json::FromJson for $name {
+            fn read_json(
+                r: &mut $crate::json::Reader<'_>,
+            ) -> ::core::result::Result<Self, $crate::json::Error> {
+                $crate::$read(r)
             }
         }
+
+        $crate::serde_via_json!($name);
     };
 }

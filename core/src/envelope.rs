@@ -1,12 +1,9 @@
 //! The event envelope: one recorded event with its stream, version, position and metadata.
 
-use serde::de::{self, Deserializer};
-use serde::ser::{SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::event::{EventData, Payload, RawEvent};
+use crate::event::{EventData, RawEvent};
+use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 
 /// A stream's version: the number of events in it (0 for a stream with no events).
 pub type Version = u64;
@@ -15,7 +12,7 @@ pub type Version = u64;
 pub type Position = u64;
 
 /// Who asked for an event, when, and through which command. Time comes in from outside.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
     /// The id of the command that produced the event.
     pub command: Uuid,
@@ -24,6 +21,9 @@ pub struct Meta {
     /// Milliseconds since the Unix epoch, given by the caller.
     pub at: i64,
 }
+
+crate::json_struct!(Meta { command, actor, at });
+crate::serde_via_json!(Meta);
 
 /// One event as it travels and is stored.
 ///
@@ -56,10 +56,7 @@ impl<E: EventData> Envelope<E> {
             event: RawEvent {
                 event_type: self.event.event_type().to_owned(),
                 schema: self.event.schema(),
-                data: self
-                    .event
-                    .encode_data(serde_json::value::Serializer)
-                    .unwrap_or(serde_json::Value::Null),
+                data: RawJson::trusted(self.event.data_json()),
             },
             meta: self.meta.clone(),
         }
@@ -69,67 +66,67 @@ impl<E: EventData> Envelope<E> {
 impl Envelope<RawEvent> {
     /// Decodes the payload into a domain's event type, upcasting older schemas.
     pub fn decode<E: EventData>(&self) -> Result<Envelope<E>, crate::DecodeError> {
-        let data = serde_json::value::to_raw_value(&self.event.data)
-            .map_err(|err| crate::DecodeError::new("invalid_event", err.to_string()))?;
         Ok(Envelope {
             id: self.id,
             stream: self.stream.clone(),
             version: self.version,
             position: self.position,
-            event: E::decode(&self.event.event_type, self.event.schema, &data)?,
+            event: E::decode(&self.event.event_type, self.event.schema, self.event.data.get())?,
             meta: self.meta.clone(),
         })
     }
 }
 
-impl<E: EventData> Serialize for Envelope<E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let fields = if self.position.is_some() { 8 } else { 7 };
-        let mut s = serializer.serialize_struct("Envelope", fields)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("stream", &self.stream)?;
-        s.serialize_field("version", &self.version)?;
-        match self.position {
-            Some(position) => s.serialize_field("position", &position)?,
-            None => s.skip_field("position")?,
-        }
-        s.serialize_field("type", self.event.event_type())?;
-        s.serialize_field("schema", &self.event.schema())?;
-        s.serialize_field("data", &Payload(&self.event))?;
-        s.serialize_field("meta", &self.meta)?;
-        s.end()
+impl<E: EventData> ToJson for Envelope<E> {
+    fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        w.field("id", &self.id);
+        w.field("stream", &self.stream);
+        w.field("version", &self.version);
+        w.field("position", &self.position);
+        w.field("type", self.event.event_type());
+        w.field("schema", &self.event.schema());
+        w.key("data");
+        self.event.write_data(w);
+        w.field("meta", &self.meta);
+        w.end_object();
     }
 }
 
-#[derive(Deserialize)]
-struct WireEnvelope<'a> {
-    id: Uuid,
-    stream: String,
-    version: Version,
-    #[serde(default)]
-    position: Option<Position>,
-    #[serde(rename = "type", borrow)]
-    event_type: std::borrow::Cow<'a, str>,
-    schema: u32,
-    data: Box<RawValue>,
-    meta: Meta,
-}
-
-impl<'de, E: EventData> Deserialize<'de> for Envelope<E> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = WireEnvelope::deserialize(deserializer)?;
-        let event =
-            E::decode(&wire.event_type, wire.schema, &wire.data).map_err(de::Error::custom)?;
+impl<E: EventData> FromJson for Envelope<E> {
+    fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let (mut id, mut stream, mut version, mut position) = (None, None, None, None);
+        let (mut event_type, mut schema, mut data, mut meta) = (None, None, None, None);
+        json::read_fields(r, &mut |r, key| match key {
+            "id" => json::read_slot(r, &mut id, key),
+            "stream" => json::read_slot(r, &mut stream, key),
+            "version" => json::read_slot(r, &mut version, key),
+            "position" => json::read_slot(r, &mut position, key),
+            "type" => json::read_slot::<String>(r, &mut event_type, key),
+            "schema" => json::read_slot(r, &mut schema, key),
+            "data" => {
+                data = Some(r.raw()?);
+                Ok(true)
+            }
+            "meta" => json::read_slot(r, &mut meta, key),
+            _ => Ok(false),
+        })?;
+        let event_type = json::take_slot(event_type, "type")?;
+        let schema = json::take_slot(schema, "schema")?;
+        let data = data.ok_or_else(|| json::Error::missing("data"))?;
+        let event = E::decode(&event_type, schema, data).map_err(|e| r.error(&e.to_string()))?;
         Ok(Envelope {
-            id: wire.id,
-            stream: wire.stream,
-            version: wire.version,
-            position: wire.position,
+            id: json::take_slot(id, "id")?,
+            stream: json::take_slot(stream, "stream")?,
+            version: json::take_slot(version, "version")?,
+            position: json::take_slot(position, "position")?,
             event,
-            meta: wire.meta,
+            meta: json::take_slot(meta, "meta")?,
         })
     }
 }
+
+crate::serde_via_json!([E: EventData] Envelope<E>);
 
 /// The name of the stream of entity `id` in `category`: `item-<uuid>`.
 pub fn stream_name(category: &str, id: &Uuid) -> String {

@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
-use serde_json::value::RawValue;
+use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 
 /// A domain's event enum: each variant has a wire name, a schema number and a JSON payload.
 ///
@@ -16,15 +14,17 @@ pub trait EventData: Sized {
     /// The payload's schema number as written today.
     fn schema(&self) -> u32;
     /// Writes the payload (the envelope's `data`).
-    fn encode_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+    fn write_data(&self, w: &mut Writer);
     /// The schema the code writes today for `event_type`, if the type is known.
     fn schema_of(event_type: &str) -> Option<u32>;
     /// Reads a payload of `event_type` written with `schema`, upcasting older schemas first.
-    fn decode(event_type: &str, schema: u32, data: &RawValue) -> Result<Self, DecodeError>;
+    fn decode(event_type: &str, schema: u32, data: &str) -> Result<Self, DecodeError>;
 
     /// The payload as JSON text.
     fn data_json(&self) -> String {
-        serde_json::to_string(&Payload(self)).unwrap_or_else(|_| "null".to_owned())
+        let mut w = Writer::default();
+        self.write_data(&mut w);
+        w.finish()
     }
 }
 
@@ -37,7 +37,7 @@ pub struct RawEvent {
     /// The payload's schema number.
     pub schema: u32,
     /// The payload.
-    pub data: Value,
+    pub data: RawJson,
 }
 
 impl EventData for RawEvent {
@@ -49,51 +49,37 @@ impl EventData for RawEvent {
         self.schema
     }
 
-    fn encode_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.data.serialize(serializer)
+    fn write_data(&self, w: &mut Writer) {
+        self.data.write_json(w);
     }
 
     fn schema_of(_event_type: &str) -> Option<u32> {
         None
     }
 
-    fn decode(event_type: &str, schema: u32, data: &RawValue) -> Result<Self, DecodeError> {
-        let data = serde_json::from_str(data.get())
-            .map_err(|err| DecodeError::new("invalid_event", err.to_string()))?;
+    fn decode(event_type: &str, schema: u32, data: &str) -> Result<Self, DecodeError> {
+        let data =
+            RawJson::new(data).map_err(|err| DecodeError::new("invalid_event", err.to_string()))?;
         Ok(RawEvent { event_type: event_type.to_owned(), schema, data })
-    }
-}
-
-/// An event's payload, written through [`EventData::encode_data`].
-pub(crate) struct Payload<'a, E>(pub &'a E);
-
-impl<E: EventData> Serialize for Payload<'_, E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.encode_data(serializer)
     }
 }
 
 /// Writes an event outside an envelope (e.g. in a view's row) as `{"type", "data"}`.
 #[doc(hidden)]
-pub fn serialize_event<E: EventData, S: Serializer>(
-    event: &E,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    crate::domain::serialize_tagged(event.event_type(), &Payload(event), serializer)
+pub fn write_event<E: EventData>(event: &E, w: &mut Writer) {
+    crate::domain::write_tagged(event.event_type(), w, &mut |w| event.write_data(w));
 }
 
-/// Reads an event written by [`serialize_event`], at the schema the code writes today.
+/// Reads an event written by [`write_event`], at the schema the code writes today.
 #[doc(hidden)]
-pub fn deserialize_event<'de, E: EventData, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<E, D::Error> {
-    let tagged = crate::domain::Tagged::deserialize(deserializer)?;
-    let schema = E::schema_of(&tagged.kind).unwrap_or(1);
-    E::decode(&tagged.kind, schema, &tagged.data).map_err(serde::de::Error::custom)
+pub fn read_event<E: EventData>(r: &mut Reader<'_>) -> Result<E, json::Error> {
+    let (kind, data) = crate::domain::read_tagged(r)?;
+    let schema = E::schema_of(&kind).unwrap_or(1);
+    E::decode(&kind, schema, data).map_err(|e| r.error(&e.to_string()))
 }
 
 /// Why stored or submitted JSON could not be read as a known event or command.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
     /// Stable snake_case code: `unknown_event_type`, `unknown_command_type`, `invalid_event`,
     /// `invalid_command`, `unsupported_schema`.
@@ -101,6 +87,9 @@ pub struct DecodeError {
     /// A sentence for people.
     pub message: String,
 }
+
+crate::json_struct!(DecodeError { code, message });
+crate::serde_via_json!(DecodeError);
 
 impl DecodeError {
     /// A decode error with a stable code and a human message.
@@ -117,28 +106,28 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Upgrades the JSON of an older schema to the current one, before decoding.
-pub type Upcaster = fn(event_type: &str, schema: u32, data: Value) -> Result<Value, DecodeError>;
+/// Upgrades the JSON text of an older schema to the current one, before decoding.
+pub type Upcaster = fn(event_type: &str, schema: u32, data: &str) -> Result<String, DecodeError>;
 
 /// An upcaster for domains that never changed a schema.
-pub fn no_upcast(event_type: &str, schema: u32, _data: Value) -> Result<Value, DecodeError> {
+pub fn no_upcast(event_type: &str, schema: u32, _data: &str) -> Result<String, DecodeError> {
     Err(DecodeError::new("unsupported_schema", format!("{event_type} has no schema {schema}")))
 }
 
 /// Decodes one payload of a known type, upcasting it when it was written with an older schema.
 #[doc(hidden)]
-pub fn decode_payload<T: serde::de::DeserializeOwned>(
+pub fn decode_payload<T: FromJson>(
     event_type: &str,
     schema: u32,
     current: u32,
-    data: &RawValue,
+    data: &str,
     upcast: Upcaster,
 ) -> Result<T, DecodeError> {
-    let invalid = |err: serde_json::Error| {
+    let invalid = |err: json::Error| {
         DecodeError::new("invalid_event", format!("{event_type} (schema {schema}): {err}"))
     };
     if schema == current {
-        return serde_json::from_str(data.get()).map_err(invalid);
+        return json::from_str(data).map_err(invalid);
     }
     if schema > current || schema == 0 {
         return Err(DecodeError::new(
@@ -146,21 +135,18 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(
             format!("{event_type} schema {schema} is newer than this code's {current}"),
         ));
     }
-    // Through text, not `from_value`: one deserializer for every payload keeps the package small.
-    let old: Value = serde_json::from_str(data.get()).map_err(invalid)?;
-    let new = serde_json::to_string(&upcast(event_type, schema, old)?).map_err(invalid)?;
-    serde_json::from_str(&new).map_err(invalid)
+    json::from_str(&upcast(event_type, schema, data)?).map_err(invalid)
 }
 
 /// Declares a domain's event enum: one variant per event type, each wrapping a payload struct
 /// of the same name, with the schema number the code writes today.
 ///
 /// ```
-/// use annals_core::{events, EventData, no_upcast};
-/// use serde::{Deserialize, Serialize};
+/// use annals_core::{events, json_struct, EventData, no_upcast};
 ///
-/// #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// #[derive(Clone, Debug, PartialEq)]
 /// pub struct Rang { pub times: u32 }
+/// json_struct!(Rang { times });
 ///
 /// events! {
 ///     /// Things that happen to a bell.
@@ -192,30 +178,30 @@ macro_rules! events {
             }
 
             fn schema_of(event_type: &str) -> Option<u32> {
-                match event_type { $(stringify!($variant) => Some($schema),)* _ => None }
+                match event_type { $(stringify!($variant) => ::core::option::Option::Some($schema),)* _ => ::core::option::Option::None }
             }
 
-            fn encode_data<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                match self { $(Self::$variant(e) => $crate::__serde::Serialize::serialize(e, s)),* }
+            fn write_data(&self, w: &mut $crate::json::Writer) {
+                match self { $(Self::$variant(e) => $crate::json::ToJson::write_json(e, w)),* }
             }
 
             fn decode(
                 event_type: &str,
                 schema: u32,
-                data: &$crate::__RawValue,
-            ) -> Result<Self, $crate::DecodeError> {
+                data: &str,
+            ) -> ::core::result::Result<Self, $crate::DecodeError> {
                 match event_type {
                     $(stringify!($variant) => $crate::decode_payload(
                         event_type, schema, $schema, data, $upcast,
                     ).map(Self::$variant),)*
-                    other => Err($crate::DecodeError::new(
+                    other => ::core::result::Result::Err($crate::DecodeError::new(
                         "unknown_event_type",
-                        format!("unknown event type {other:?}"),
+                        format!("unknown event type \"{other}\""),
                     )),
                 }
             }
         }
 
-        $crate::__tagged_serde!($name, serialize_event, deserialize_event);
+        $crate::__tagged_json!($name, write_event, read_event);
     };
 }

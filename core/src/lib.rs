@@ -16,6 +16,7 @@ mod domain;
 mod engine;
 mod envelope;
 mod event;
+pub mod json;
 mod log;
 mod replica;
 mod stream;
@@ -26,12 +27,11 @@ pub mod inventory;
 pub mod protocol;
 pub mod testing;
 
-pub use domain::{Change, CommandData, Domain, Rejection, deserialize_command, serialize_command};
+pub use domain::{Change, CommandData, Domain, Rejection, read_command, write_command};
 pub use engine::{execute, meta};
 pub use envelope::{Envelope, Meta, Position, Version, category_of, event_id, id_of, stream_name};
 pub use event::{
-    DecodeError, EventData, RawEvent, Upcaster, decode_payload, deserialize_event, no_upcast,
-    serialize_event,
+    DecodeError, EventData, RawEvent, Upcaster, decode_payload, no_upcast, read_event, write_event,
 };
 pub use log::MemoryLog;
 pub use replica::{
@@ -44,7 +44,3 @@ pub use uuid::Uuid;
 
 #[doc(hidden)]
 pub use serde as __serde;
-#[doc(hidden)]
-pub use serde_json::from_str as __from_str;
-#[doc(hidden)]
-pub use serde_json::value::RawValue as __RawValue;

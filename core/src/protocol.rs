@@ -5,29 +5,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::envelope::{Envelope, Meta, Position, Version};
 use crate::event::{EventData, RawEvent};
+use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 
 /// Most commands one push may carry.
 pub const MAX_BATCH: usize = 1000;
 
 /// One command as a client sends it: `{id, type, data, expected?}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct CommandRequest {
     /// The command's id, made by the client; retries reuse it.
     pub id: Uuid,
     /// The command type, e.g. `"ConsumeStock"`.
-    #[serde(rename = "type")]
     pub command_type: String,
     /// The command's payload, kept as JSON text until the domain decodes it.
-    pub data: Box<RawValue>,
+    pub data: RawJson,
     /// Refuse the command if any of these streams moved past the given version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<BTreeMap<String, Version>>,
 }
+
+crate::json_struct!(CommandRequest { id, command_type as "type", data, expected });
+crate::serde_via_json!(CommandRequest);
 
 impl PartialEq for CommandRequest {
     fn eq(&self, other: &Self) -> bool {
@@ -39,16 +40,20 @@ impl PartialEq for CommandRequest {
 }
 
 /// `POST /v1/commands` body.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushRequest {
     /// At most [`MAX_BATCH`] commands, decided in order.
     pub commands: Vec<CommandRequest>,
 }
 
+crate::json_struct!(PushRequest { commands });
+crate::serde_via_json!(PushRequest);
+
 /// What became of one command.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+///
+/// On the wire: `{"status": "accepted", "id", "events"}` or
+/// `{"status": "rejected", "id", "code", "message"}`.
+#[derive(Clone, Debug, PartialEq)]
 pub enum CommandResult<E = RawEvent> {
     /// The command was decided and its events recorded.
     Accepted {
@@ -77,9 +82,57 @@ impl<E> CommandResult<E> {
     }
 }
 
+impl<E: EventData> ToJson for CommandResult<E> {
+    fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        match self {
+            CommandResult::Accepted { id, events } => {
+                w.field("status", "accepted");
+                w.field("id", id);
+                w.field("events", events);
+            }
+            CommandResult::Rejected { id, code, message } => {
+                w.field("status", "rejected");
+                w.field("id", id);
+                w.field("code", code);
+                w.field("message", message);
+            }
+        }
+        w.end_object();
+    }
+}
+
+impl<E: EventData> FromJson for CommandResult<E> {
+    fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let (mut status, mut id, mut events) = (None::<String>, None, None);
+        let (mut code, mut message) = (None, None);
+        json::read_fields(r, &mut |r, key| match key {
+            "status" => json::read_slot(r, &mut status, key),
+            "id" => json::read_slot(r, &mut id, key),
+            "events" => json::read_slot(r, &mut events, key),
+            "code" => json::read_slot(r, &mut code, key),
+            "message" => json::read_slot(r, &mut message, key),
+            _ => Ok(false),
+        })?;
+        let id = json::take_slot(id, "id")?;
+        match json::take_slot(status, "status")?.as_str() {
+            "accepted" => {
+                Ok(CommandResult::Accepted { id, events: json::take_slot(events, "events")? })
+            }
+            "rejected" => Ok(CommandResult::Rejected {
+                id,
+                code: json::take_slot(code, "code")?,
+                message: json::take_slot(message, "message")?,
+            }),
+            other => Err(json::Error::custom(format!(
+                "unknown variant `{other}`, expected `accepted` or `rejected`"
+            ))),
+        }
+    }
+}
+
 /// `POST /v1/commands` response.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushResponse<E = RawEvent> {
     /// One result per command, in the request's order.
     pub results: Vec<CommandResult<E>>,
@@ -88,8 +141,7 @@ pub struct PushResponse<E = RawEvent> {
 }
 
 /// `GET /v1/events?after=P&limit=N` response.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PullResponse<E = RawEvent> {
     /// Events after the requested position, in position order.
     pub events: Vec<Envelope<E>>,
@@ -98,8 +150,7 @@ pub struct PullResponse<E = RawEvent> {
 }
 
 /// `GET /v1/streams/{stream}` response.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(serialize = "E: EventData", deserialize = "E: EventData"))]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StreamResponse<E = RawEvent> {
     /// The stream's name.
     pub stream: String,
@@ -108,6 +159,14 @@ pub struct StreamResponse<E = RawEvent> {
     /// The requested events, in version order.
     pub events: Vec<Envelope<E>>,
 }
+
+crate::serde_via_json!([E: EventData] CommandResult<E>);
+crate::json_struct!([E: EventData] PushResponse<E> { results, head });
+crate::serde_via_json!([E: EventData] PushResponse<E>);
+crate::json_struct!([E: EventData] PullResponse<E> { events, head });
+crate::serde_via_json!([E: EventData] PullResponse<E>);
+crate::json_struct!([E: EventData] StreamResponse<E> { stream, version, events });
+crate::serde_via_json!([E: EventData] StreamResponse<E>);
 
 /// `GET /v1/streams/{stream}/state` response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -190,7 +249,7 @@ pub struct NewEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<u32>,
     /// The payload.
-    pub data: Value,
+    pub data: RawJson,
     /// Metadata; the server fills it in when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,

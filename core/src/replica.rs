@@ -3,13 +3,12 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::domain::{CommandData, Domain, Rejection};
 use crate::engine::execute;
 use crate::envelope::{Envelope, Meta, Position, Version};
+use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 use crate::protocol::{CommandRequest, CommandResult};
 use crate::stream::StreamState;
 use crate::view::ViewSet;
@@ -20,8 +19,7 @@ pub const DEFAULT_HISTORY: usize = 1000;
 const ACCEPTED_MEMORY: usize = 10_000;
 
 /// Where a command stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Applied locally, not yet confirmed by the server.
     Pending,
@@ -31,26 +29,62 @@ pub enum Status {
     Rejected,
 }
 
+impl ToJson for Status {
+    fn write_json(&self, w: &mut Writer) {
+        w.string(match self {
+            Status::Pending => "pending",
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+        });
+    }
+}
+
 /// A command waiting for the server, with the events it has in the optimistic state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+///
+/// Saved as `{command, meta, recorded?}`: its local events are decided again on restore.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pending<D: Domain> {
     /// The command.
     pub command: D::Command,
     /// Its id, actor and time.
     pub meta: Meta,
     /// Its events as last decided locally (or as recorded, once the server accepted it).
-    #[serde(skip)]
     pub events: Vec<Envelope<D::Event>>,
     /// The server's events for it, once a push said it was accepted or the first of them
     /// arrived through the log, until all of them have arrived.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded: Option<Vec<Envelope<D::Event>>>,
 }
 
+impl<D: Domain> ToJson for Pending<D> {
+    fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        w.field("command", &self.command);
+        w.field("meta", &self.meta);
+        w.field("recorded", &self.recorded);
+        w.end_object();
+    }
+}
+
+impl<D: Domain> FromJson for Pending<D> {
+    fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let (mut command, mut meta, mut recorded) = (None, None, None);
+        json::read_fields(r, &mut |r, key| match key {
+            "command" => json::read_slot(r, &mut command, key),
+            "meta" => json::read_slot(r, &mut meta, key),
+            "recorded" => json::read_slot(r, &mut recorded, key),
+            _ => Ok(false),
+        })?;
+        Ok(Pending {
+            command: json::take_slot(command, "command")?,
+            meta: json::take_slot(meta, "meta")?,
+            events: Vec::new(),
+            recorded: json::take_slot(recorded, "recorded")?,
+        })
+    }
+}
+
 /// A command that was refused, with its reason.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rejected<D: Domain> {
     /// The command's id.
     pub id: Uuid,
@@ -61,6 +95,8 @@ pub struct Rejected<D: Domain> {
     /// A sentence for people.
     pub message: String,
 }
+
+crate::json_struct!([D: Domain] Rejected<D> { id, command, code, message });
 
 /// What a [`Replica::receive`] or [`Replica::acknowledge`] changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -121,13 +157,14 @@ impl<D: Domain> Branch<D> {
 }
 
 /// A command the user ran, remembered for undo.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+#[derive(Clone, Debug, PartialEq)]
 struct Done<D: Domain> {
     id: Uuid,
     command: D::Command,
     undo: Option<D::Command>,
 }
+
+crate::json_struct!([D: Domain] Done<D> { id, command, undo });
 
 /// The client's replica of a domain: confirmed state at a server position, a queue of pending
 /// commands applied optimistically, and the commands the server or a rebase refused.
@@ -586,8 +623,7 @@ impl<D: Domain> Replica<D> {
 }
 
 /// A replica as it is persisted (e.g. in localStorage).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(bound = "")]
+#[derive(Clone, Debug)]
 pub struct Saved<D: Domain> {
     /// [`Domain::STATE_VERSION`] of the code that saved it.
     pub state_version: u32,
@@ -602,27 +638,38 @@ pub struct Saved<D: Domain> {
     /// Rejected commands.
     pub rejected: Vec<Rejected<D>>,
     /// Recently accepted command ids.
-    #[serde(default)]
     pub accepted: Vec<Uuid>,
     /// Recent confirmed events, for time travel.
-    #[serde(default)]
     pub history: Vec<Envelope<D::Event>>,
-    #[serde(default)]
     undo: Vec<Done<D>>,
-    #[serde(default)]
     redo: Vec<D::Command>,
 }
 
+crate::json_struct!([D: Domain] Saved<D> {
+    state_version,
+    position,
+    streams,
+    views,
+    pending,
+    rejected,
+    accepted = Vec::new(),
+    history = Vec::new(),
+    undo = Vec::new(),
+    redo = Vec::new(),
+});
+
 /// One view's rows as saved.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct SavedView {
     /// The view's name.
     pub name: String,
     /// The view's reducer version when saved.
     pub version: u32,
     /// `(key, row)` pairs.
-    pub rows: Vec<(String, Box<RawValue>)>,
+    pub rows: Vec<(String, RawJson)>,
 }
+
+crate::json_struct!(SavedView { name, version, rows });
 
 impl<D: Domain> Saved<D> {
     /// Drops the recent history (the first thing to go when storage runs short).

@@ -1,19 +1,19 @@
 //! A stream's state as a left fold of its events; snapshots; the state at any version.
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::Domain;
 use crate::envelope::{Envelope, Version};
 
 /// A stream's decided state and the version it reflects.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StreamState<D: Domain> {
     /// The folded state.
     pub state: D::State,
     /// How many events were folded (0 for a stream with no events).
     pub version: Version,
 }
+
+crate::json_struct!([D: Domain] StreamState<D> { state, version });
+crate::serde_via_json!([D: Domain] StreamState<D>);
 
 impl<D: Domain> Default for StreamState<D> {
     fn default() -> Self {
@@ -63,8 +63,7 @@ impl<D: Domain> StreamState<D> {
 }
 
 /// A stream's state saved at a version, with the version of the reducer that folded it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot<D: Domain> {
     /// The folded state.
     pub state: D::State,
@@ -73,6 +72,9 @@ pub struct Snapshot<D: Domain> {
     /// [`Domain::STATE_VERSION`] of the code that made it.
     pub reducer_version: u32,
 }
+
+crate::json_struct!([D: Domain] Snapshot<D> { state, version, reducer_version });
+crate::serde_via_json!([D: Domain] Snapshot<D>);
 
 impl<D: Domain> Snapshot<D> {
     /// Restores a stream from this snapshot and the events after it. A snapshot made by another

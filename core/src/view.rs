@@ -1,15 +1,12 @@
 //! Read models: named, versioned projections of the global log into keyed rows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::any::Any;
+use std::collections::BTreeMap;
 use std::fmt;
-
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde::ser::{SerializeMap, Serializer};
-use serde_json::value::RawValue;
 
 use crate::domain::Domain;
 use crate::envelope::{Envelope, Position};
+use crate::json::{self, FromJson, RawJson, ToJson, Writer};
 
 /// One read model: a pure fold of envelopes into rows keyed by entity id.
 ///
@@ -25,7 +22,7 @@ pub trait Projection<D: Domain>: 'static {
     const SINGLE: bool = false;
 
     /// One row of the view.
-    type Row: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    type Row: Clone + fmt::Debug + PartialEq + ToJson + FromJson + 'static;
 
     /// The row `envelope` changes, or `None` when this view ignores it.
     fn key(envelope: &Envelope<D::Event>) -> Option<String>;
@@ -42,20 +39,58 @@ pub trait Projection<D: Domain>: 'static {
 
 /// The rows of one projection, with the keys changed since the last
 /// [`take_changes`](DynView::take_changes).
+///
+/// Every table keeps its rows in the same map type, with the row's type erased: one copy of
+/// the map's code serves every view, which keeps the WebAssembly module small.
 pub struct Table<D: Domain, P: Projection<D>> {
-    rows: BTreeMap<String, P::Row>,
-    changed: BTreeSet<String>,
+    rows: BTreeMap<String, Slot>,
+    /// Keys whose rows were removed since the last `take_changes`.
+    removed: Vec<String>,
+    marker: std::marker::PhantomData<fn() -> (D, P)>,
+}
+
+/// One row of a table: an `Option<P::Row>` (always `Some` while it is in the table), and
+/// whether it changed since the last `take_changes`.
+struct Slot {
+    row: Box<dyn AnyRow>,
+    changed: bool,
+}
+
+trait AnyRow: Any {
+    fn clone_row(&self) -> Box<dyn AnyRow>;
+    fn row_any(&self) -> &dyn Any;
+    fn row_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any + Clone> AnyRow for T {
+    fn clone_row(&self) -> Box<dyn AnyRow> {
+        Box::new(self.clone())
+    }
+
+    fn row_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn row_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+impl Clone for Slot {
+    fn clone(&self) -> Self {
+        Slot { row: (*self.row).clone_row(), changed: self.changed }
+    }
 }
 
 impl<D: Domain, P: Projection<D>> Default for Table<D, P> {
     fn default() -> Self {
-        Table { rows: BTreeMap::new(), changed: BTreeSet::new() }
+        Table { rows: BTreeMap::new(), removed: Vec::new(), marker: std::marker::PhantomData }
     }
 }
 
 impl<D: Domain, P: Projection<D>> Clone for Table<D, P> {
     fn clone(&self) -> Self {
-        Table { rows: self.rows.clone(), changed: self.changed.clone() }
+        Table { rows: self.rows.clone(), removed: self.removed.clone(), marker: self.marker }
     }
 }
 
@@ -67,7 +102,19 @@ impl<D: Domain, P: Projection<D>> Table<D, P> {
 
     /// The row under `key`, typed.
     pub fn row(&self, key: &str) -> Option<&P::Row> {
-        self.rows.get(key)
+        self.rows.get(key).and_then(Self::typed)
+    }
+
+    fn typed(slot: &Slot) -> Option<&P::Row> {
+        (*slot.row).row_any().downcast_ref::<Option<P::Row>>().and_then(Option::as_ref)
+    }
+
+    fn typed_rows(&self) -> impl Iterator<Item = (&String, &P::Row)> {
+        self.rows.iter().filter_map(|(key, slot)| Some((key, Self::typed(slot)?)))
+    }
+
+    fn insert(&mut self, key: String, row: P::Row) {
+        self.rows.insert(key, Slot { row: Box::new(Some(row)), changed: true });
     }
 }
 
@@ -89,15 +136,15 @@ pub trait DynView<D: Domain> {
     /// Whether the view is one value rather than keyed rows.
     fn is_single(&self) -> bool;
     /// The whole view: an object of listed rows by key, or the single row (`null` when empty).
-    fn value(&self) -> Box<RawValue>;
+    fn value(&self) -> RawJson;
     /// One row by key, if it exists and is listed.
-    fn get(&self, key: &str) -> Option<Box<RawValue>>;
+    fn get(&self, key: &str) -> Option<RawJson>;
     /// The rows changed since the last call: `(key, Some(row))` or `(key, None)` if removed.
-    fn take_changes(&mut self) -> Vec<(String, Option<Box<RawValue>>)>;
+    fn take_changes(&mut self) -> Vec<(String, Option<RawJson>)>;
     /// Loads a stored row from its JSON text.
-    fn load(&mut self, key: &str, row: &str) -> Result<(), serde_json::Error>;
+    fn load(&mut self, key: &str, row: &str) -> Result<(), json::Error>;
     /// Every stored row, listed or not, for saving.
-    fn rows(&self) -> Vec<(String, Box<RawValue>)>;
+    fn rows(&self) -> Vec<(String, RawJson)>;
     /// A copy.
     fn boxed_clone(&self) -> Box<dyn DynView<D>>;
 }
@@ -116,7 +163,7 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
     }
 
     fn is_listed(&self, key: &str) -> bool {
-        self.rows.get(key).is_some_and(|row| P::listed(row))
+        self.row(key).is_some_and(P::listed)
     }
 
     fn is_single(&self) -> bool {
@@ -125,68 +172,69 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
 
     fn apply(&mut self, envelope: &Envelope<D::Event>) {
         let Some(key) = P::key(envelope) else { return };
-        let mut row = self.rows.remove(&key);
-        P::apply(&mut row, envelope);
-        if let Some(row) = row {
-            self.rows.insert(key.clone(), row);
+        let Some(slot) = self.rows.get_mut(&key) else {
+            let mut row = None;
+            P::apply(&mut row, envelope);
+            if let Some(row) = row {
+                self.insert(key, row);
+            }
+            return;
+        };
+        slot.changed = true;
+        let Some(row) = (*slot.row).row_any_mut().downcast_mut::<Option<P::Row>>() else { return };
+        P::apply(row, envelope);
+        if row.is_none() {
+            self.rows.remove(&key);
+            self.removed.push(key);
         }
-        self.changed.insert(key);
     }
 
-    fn value(&self) -> Box<RawValue> {
+    fn value(&self) -> RawJson {
         if P::SINGLE {
-            return self.rows.get("").map_or_else(|| RawValue::NULL.to_owned(), to_json);
+            return self.row("").map_or_else(RawJson::null, json::to_raw);
         }
-        to_json(&Listed::<D, P>(&self.rows))
+        let mut w = Writer::default();
+        w.begin_object();
+        for (key, row) in self.typed_rows().filter(|(_, row)| P::listed(row)) {
+            w.field(key, row);
+        }
+        w.end_object();
+        RawJson::trusted(w.finish())
     }
 
-    fn get(&self, key: &str) -> Option<Box<RawValue>> {
+    fn get(&self, key: &str) -> Option<RawJson> {
         if P::SINGLE {
             return None;
         }
-        self.rows.get(key).filter(|row| P::listed(row)).map(to_json)
+        self.row(key).filter(|row| P::listed(row)).map(json::to_raw)
     }
 
-    fn take_changes(&mut self) -> Vec<(String, Option<Box<RawValue>>)> {
-        let changed = std::mem::take(&mut self.changed);
-        changed
-            .into_iter()
-            .map(|key| {
-                let row = self.rows.get(&key).map(to_json);
-                (key, row)
-            })
-            .collect()
+    fn take_changes(&mut self) -> Vec<(String, Option<RawJson>)> {
+        let mut changes: Vec<(String, Option<RawJson>)> =
+            self.removed.drain(..).map(|key| (key, None)).collect();
+        for (key, slot) in &mut self.rows {
+            if std::mem::take(&mut slot.changed) {
+                let row = Self::typed(slot).map(json::to_raw);
+                changes.push((key.clone(), row));
+            }
+        }
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        changes.dedup_by(|a, b| a.0 == b.0);
+        changes
     }
 
-    fn load(&mut self, key: &str, row: &str) -> Result<(), serde_json::Error> {
-        self.rows.insert(key.to_owned(), serde_json::from_str(row)?);
+    fn load(&mut self, key: &str, row: &str) -> Result<(), json::Error> {
+        self.insert(key.to_owned(), json::from_str(row)?);
         Ok(())
     }
 
-    fn rows(&self) -> Vec<(String, Box<RawValue>)> {
-        self.rows.iter().map(|(key, row)| (key.clone(), to_json(row))).collect()
+    fn rows(&self) -> Vec<(String, RawJson)> {
+        self.typed_rows().map(|(key, row)| (key.clone(), json::to_raw(row))).collect()
     }
 
     fn boxed_clone(&self) -> Box<dyn DynView<D>> {
         Box::new(self.clone())
     }
-}
-
-/// The listed rows of a table, written as one JSON object by key.
-struct Listed<'a, D: Domain, P: Projection<D>>(&'a BTreeMap<String, P::Row>);
-
-impl<D: Domain, P: Projection<D>> Serialize for Listed<'_, D, P> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for (key, row) in self.0.iter().filter(|(_, row)| P::listed(row)) {
-            map.serialize_entry(key, row)?;
-        }
-        map.end()
-    }
-}
-
-fn to_json(value: &impl Serialize) -> Box<RawValue> {
-    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// All read models of a domain, folded up to one global position.
@@ -228,7 +276,7 @@ impl<D: Domain> PartialEq for ViewSet<D> {
     }
 }
 
-fn same_rows(a: &[(String, Box<RawValue>)], b: &[(String, Box<RawValue>)]) -> bool {
+fn same_rows(a: &[(String, RawJson)], b: &[(String, RawJson)]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.0 == b.0 && a.1.get() == b.1.get())
 }
 

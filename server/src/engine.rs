@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use annals_core::json;
 use annals_core::protocol::{AppendRequest, AppendResponse, CommandRequest, CommandResult};
 use annals_core::{
     CommandData, Domain, Envelope, EventData, Meta, Position, Rejection, StreamState, Uuid,
@@ -114,7 +115,7 @@ impl<D: Domain> Batch<D> {
             let state = match stored.get(&name) {
                 None => StreamState::default(),
                 Some(s) if s.state_version == D::STATE_VERSION => {
-                    StreamState { state: serde_json::from_str(&s.state)?, version: s.version }
+                    StreamState { state: json::from_str(&s.state)?, version: s.version }
                 }
                 // Folded by another reducer version: rebuild it from the log.
                 Some(_) => {
@@ -188,7 +189,7 @@ impl<D: Domain> Batch<D> {
         }
         for name in &self.touched {
             let stream = &self.streams[name];
-            let state = serde_json::to_string(&stream.state)?;
+            let state = json::to_string(&stream.state);
             let stored =
                 StoredStream { version: stream.version, state_version: D::STATE_VERSION, state };
             writes.streams.push((name.clone(), stored));
@@ -292,8 +293,7 @@ async fn append<D: Domain, T: WriteTx>(
             let message = format!("Event {index} has an unknown type {:?}.", new.event_type);
             return invalid("unknown_event_type", message);
         };
-        let data = serde_json::value::to_raw_value(&new.data)?;
-        match D::Event::decode(&new.event_type, new.schema.unwrap_or(current), &data) {
+        match D::Event::decode(&new.event_type, new.schema.unwrap_or(current), &new.data) {
             Ok(event) => events.push(event),
             Err(err) => return invalid("invalid_event", format!("Event {index}: {}", err.message)),
         }
@@ -378,7 +378,7 @@ pub fn event_row<E: EventData>(envelope: &Envelope<E>) -> Result<EventRow, Store
         event_type: envelope.event.event_type().to_owned(),
         schema: envelope.event.schema(),
         data: envelope.event.data_json(),
-        meta: serde_json::to_string(&envelope.meta)?,
+        meta: json::to_string(&envelope.meta),
     })
 }
 
@@ -389,8 +389,7 @@ pub fn decode_rows<D: Domain>(rows: &[EventRow]) -> Result<Vec<Envelope<D::Event
 
 /// One stored row decoded into a domain's envelope, upcasting an older schema.
 pub fn decode_row<D: Domain>(row: &EventRow) -> Result<Envelope<D::Event>, StoreError> {
-    let data: &RawValue = serde_json::from_str(&row.data)?;
-    let event = D::Event::decode(&row.event_type, row.schema, data)
+    let event = D::Event::decode(&row.event_type, row.schema, &row.data)
         .map_err(|err| StoreError(format!("event at {}: {err}", row.position)))?;
     Ok(Envelope {
         id: row.id,
@@ -398,6 +397,6 @@ pub fn decode_row<D: Domain>(row: &EventRow) -> Result<Envelope<D::Event>, Store
         version: row.version,
         position: Some(row.position),
         event,
-        meta: serde_json::from_str(&row.meta)?,
+        meta: json::from_str(&row.meta)?,
     })
 }

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use annals_core::protocol::CommandRequest;
-use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet};
+use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet, json};
 use serde_json::Value;
 
 use crate::engine::decode_rows;
@@ -109,7 +109,7 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
 
     fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError> {
         let events = decode_rows::<D>(events)?;
-        Ok(serde_json::to_value(StreamState::<D>::at(&events, version).state)?)
+        Ok(serde_json::from_str(&json::to_string(&StreamState::<D>::at(&events, version).state))?)
     }
 
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>> {

@@ -65,7 +65,7 @@ fn cases(item: Uuid) -> Vec<Case> {
         commands(json!([command]))
     };
     let id = Uuid::new_v4();
-    // Nested past any recursion limit: kept as text, it is refused when decoded as AddItem.
+    // Nested past the recursion limit (128 levels): the body is refused before any decision.
     let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
     let nested = format!(r#"{{"commands":[{{"id":"{id}","type":"AddItem","data":{deep}}}]}}"#);
     let data = format!(r#"{{"item":"{item}","site":"a","qty":1e400}}"#);
@@ -88,7 +88,7 @@ fn cases(item: Uuid) -> Vec<Case> {
         push(b"this is not json".to_vec(), "invalid_json"),
         push(Vec::new(), "invalid_json"),
         push(vec![0xff, 0xfe, 0x00], "invalid_json"),
-        push(nested.into_bytes(), "invalid_command"),
+        push(nested.into_bytes(), "invalid_body"),
         push(overflowing.into_bytes(), "invalid_command"),
         push(b"{}".to_vec(), "invalid_body"),
         push(b"[]".to_vec(), "invalid_body"),

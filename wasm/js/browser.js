@@ -1,15 +1,31 @@
-// Entry point for browsers and bundlers (Vite, webpack, plain ESM): the module is fetched
-// next to this file, which bundlers see through `new URL(..., import.meta.url)`.
+// Entry point for browsers and bundlers (Vite, webpack, plain ESM). Each domain is a module of
+// its own, fetched next to this file when a replica of that domain is first opened; bundlers
+// see the modules through `import()` and `new URL(..., import.meta.url)`.
 
-import init from "./annals_wasm.js";
 import { openReplica } from "./replica.js";
 
 export { AnnalsError, isAnnalsError } from "./errors.js";
 
-let ready;
+const MODULES = {
+  inventory: () =>
+    import("./annals_inventory.js").then((glue) =>
+      glue
+        .default({ module_or_path: new URL("./annals_inventory_bg.wasm", import.meta.url) })
+        .then(() => glue.Replica),
+    ),
+  bank: () =>
+    import("./annals_bank.js").then((glue) =>
+      glue
+        .default({ module_or_path: new URL("./annals_bank_bg.wasm", import.meta.url) })
+        .then(() => glue.Replica),
+    ),
+};
+
+const loaded = {};
 
 export async function open(options) {
-  ready ??= init({ module_or_path: new URL("./annals_wasm_bg.wasm", import.meta.url) });
-  await ready;
-  return openReplica(options);
+  const domain = options?.domain;
+  const load = Object.hasOwn(MODULES, domain) ? MODULES[domain] : undefined;
+  const Core = load ? await (loaded[domain] ??= load()) : undefined;
+  return openReplica(options, Core);
 }

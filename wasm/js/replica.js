@@ -2,16 +2,16 @@
 // stores) plus what only JavaScript can do — change notifications, other tabs, the network.
 // Values cross the boundary as JSON text.
 
-import { Replica as Core } from "./annals_wasm.js";
 import { AnnalsError } from "./errors.js";
 import { Sync } from "./sync.js";
 import { Tabs } from "./tabs.js";
 
 const DOMAINS = ["inventory", "bank"];
 
-export function openReplica(options) {
+// `Core` is the WebAssembly `Replica` class of the domain's module, loaded by the entry point.
+export function openReplica(options, Core) {
   const { domain, storage = "memory", server, actor } = options ?? {};
-  if (!DOMAINS.includes(domain)) {
+  if (!DOMAINS.includes(domain) || !Core) {
     throw new AnnalsError(
       "unknown_domain",
       `There is no domain ${JSON.stringify(domain)}; use "inventory" or "bank".`,

@@ -2,21 +2,23 @@
 //! Node's) random numbers.
 
 use annals_core::Uuid;
-use uuid::{NoContext, Timestamp};
 
 /// Milliseconds since the Unix epoch, from `Date.now()`.
 pub fn now() -> i64 {
     js_sys::Date::now() as i64
 }
 
-/// A new command id: a UUIDv7, so ids sort by the time they were made.
+/// A new command id: a UUIDv7 (RFC 9562: 48 bits of milliseconds since the epoch, then
+/// random bits), so ids sort by the time they were made.
 pub fn command_id(at: i64) -> Uuid {
-    let at = u64::try_from(at).unwrap_or(0);
-    let timestamp = Timestamp::from_unix(NoContext, at / 1000, (at % 1000) as u32 * 1_000_000);
-    Uuid::new_v7(timestamp)
+    let millis = u64::try_from(at).unwrap_or(0).to_be_bytes();
+    let mut bytes = Uuid::new_v4().into_bytes();
+    bytes[..6].copy_from_slice(&millis[2..]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    Uuid::from_bytes(bytes)
 }
 
 /// A new random id for one write of the stored entry.
 pub fn revision() -> String {
-    Uuid::new_v4().to_string()
+    annals_core::json::uuid_text(&Uuid::new_v4())
 }

@@ -2,12 +2,11 @@
 //! either domain without generic bindings. Every rule stays in annals-core: this file only
 //! parses, calls the core and serializes.
 
-use annals_core::protocol::{CommandRequest, CommandResult, MAX_BATCH, PullResponse};
+use annals_core::json::{self, RawJson, ToJson, Writer};
+use annals_core::protocol::{CommandRequest, CommandResult, MAX_BATCH, PullResponse, PushRequest};
 use annals_core::{CommandData, Domain, Envelope, Meta, Rebased, Replica, Saved, Status, Uuid};
+use annals_core::{EventData, json_struct};
 use std::collections::HashSet;
-
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::error::AnnalsError;
 
@@ -52,10 +51,10 @@ pub trait Engine {
     /// The stored entry: `{rev, format, domain, saved}`.
     fn entry(&self, rev: &str) -> String;
     /// Replaces this replica by a saved one; `true` when its confirmed state was stale.
-    fn restore(&mut self, saved: &RawValue) -> Result<bool, AnnalsError>;
+    fn restore(&mut self, saved: &str) -> Result<bool, AnnalsError>;
     /// Becomes the union of this replica and a saved one (see [`merge`]); `true` when the
     /// result holds something the saved one lacks, so it must be written back.
-    fn merge(&mut self, saved: &RawValue) -> Result<bool, AnnalsError>;
+    fn merge(&mut self, saved: &str) -> Result<bool, AnnalsError>;
     /// Empties this replica.
     fn reset(&mut self);
     /// Frees storage, one more `step` each time: first the recent history, then the older
@@ -63,41 +62,51 @@ pub trait Engine {
     fn compact(&mut self, step: usize) -> bool;
 }
 
+/// The domains this module was built with.
+pub const DOMAINS: &[&str] = &[
+    #[cfg(feature = "inventory")]
+    "inventory",
+    #[cfg(feature = "bank")]
+    "bank",
+];
+
 /// The engine for the domain named `name`.
 pub fn for_domain(name: &str) -> Result<Box<dyn Engine>, AnnalsError> {
     match name {
+        #[cfg(feature = "inventory")]
         "inventory" => Ok(Box::new(Replica::<annals_core::inventory::Inventory>::new())),
+        #[cfg(feature = "bank")]
         "bank" => Ok(Box::new(Replica::<annals_core::bank::Bank>::new())),
         other => Err(AnnalsError::new(
             "unknown_domain",
-            format!("There is no domain {other:?}; use \"inventory\" or \"bank\"."),
+            format!(
+                "There is no domain \"{other}\" in this module; it has {}.",
+                DOMAINS.join(", ")
+            ),
         )),
     }
 }
 
 /// A command as JavaScript hands it over: `{type, data, id?}`; `data` stays text until the
 /// domain decodes it by its type.
-#[derive(Deserialize)]
-#[serde(rename = "command")]
-struct Incoming<'a> {
-    #[serde(default)]
+struct Incoming {
     id: Option<String>,
-    #[serde(rename = "type")]
     command_type: String,
-    #[serde(default, borrow)]
-    data: Option<&'a RawValue>,
+    data: Option<RawJson>,
 }
 
-impl<'a> Incoming<'a> {
-    fn parse(text: &'a str) -> Result<Incoming<'a>, AnnalsError> {
-        serde_json::from_str(text).map_err(|e| {
-            if e.is_data() {
+json_struct!(Incoming { id, command_type as "type", data });
+
+impl Incoming {
+    fn parse(text: &str) -> Result<Incoming, AnnalsError> {
+        json::from_str(text).map_err(|e| {
+            if e.is_syntax() {
+                AnnalsError::invalid_json("The command", &e)
+            } else {
                 AnnalsError::new(
                     "invalid_command",
                     format!("A command is {{type, data, id?}}: {e}."),
                 )
-            } else {
-                AnnalsError::invalid_json("The command", &e)
             }
         })
     }
@@ -105,123 +114,71 @@ impl<'a> Incoming<'a> {
 
 /// A command id given by JavaScript.
 pub fn parse_id(id: &str) -> Result<Uuid, AnnalsError> {
-    Uuid::parse_str(id).map_err(|_| {
-        AnnalsError::new("invalid_id", format!("{id:?} is not a command id (a UUID)."))
+    json::parse_uuid(id).ok_or_else(|| {
+        AnnalsError::new("invalid_id", format!("\"{id}\" is not a command id (a UUID)."))
     })
 }
 
-/// A push response: `{results: [{id, status, events? | code?, message?}]}`. Read through
-/// this flat shape rather than `CommandResult`'s internally tagged one, whose reading would
-/// buffer every result and pull serde's buffering machinery into the module.
-#[derive(Deserialize)]
-#[serde(bound = "")]
-struct PushResults<D: Domain> {
-    results: Vec<WireResult<D>>,
-}
-
-#[derive(Deserialize)]
-#[serde(bound = "")]
-struct WireResult<D: Domain> {
-    id: Uuid,
-    status: String,
-    #[serde(default)]
-    events: Vec<Envelope<D::Event>>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
+/// A push response: `{results: [{status, id, events? | code?, message?}], head}`.
 fn push_results<D: Domain>(text: &str) -> Result<Vec<CommandResult<D::Event>>, AnnalsError> {
-    let invalid = |why: String| {
-        AnnalsError::new("invalid_json", format!("The push response is not valid: {why}."))
-    };
-    let response: PushResults<D> =
-        serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    response
-        .results
-        .into_iter()
-        .map(|result| {
-            let id = result.id;
-            match result.status.as_str() {
-                "accepted" => Ok(CommandResult::Accepted { id, events: result.events }),
-                "rejected" => match (result.code, result.message) {
-                    (Some(code), Some(message)) => {
-                        Ok(CommandResult::Rejected { id, code, message })
-                    }
-                    _ => Err(invalid("a rejected result has no code or message".to_owned())),
-                },
-                other => Err(invalid(format!("a result has status {other:?}"))),
-            }
-        })
-        .collect()
+    struct PushResults<E: EventData> {
+        results: Vec<CommandResult<E>>,
+    }
+    json_struct!([E: EventData] PushResults<E> { results });
+    let response: PushResults<D::Event> = json::from_str(text).map_err(|e| {
+        AnnalsError::new("invalid_json", format!("The push response is not valid: {e}."))
+    })?;
+    Ok(response.results)
 }
 
-#[derive(Serialize)]
-struct Outcome<'a, E: annals_core::EventData> {
-    id: Uuid,
-    status: Option<Status>,
-    events: &'a [Envelope<E>],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Summary {
-    position: u64,
-    pending: usize,
-    rejected: usize,
-    can_undo: bool,
-    can_redo: bool,
-}
-
-#[derive(Serialize)]
-struct StreamOut<'a, S> {
-    stream: &'a str,
-    version: u64,
-    state: &'a S,
-}
-
-#[derive(Serialize)]
-struct PendingOut<'a, C, E: annals_core::EventData> {
-    id: Uuid,
-    command: &'a C,
-    at: i64,
-    events: &'a [Envelope<E>],
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    accepted: &'a [Uuid],
-    rejected: &'a [Uuid],
-    position: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    head: Option<u64>,
-}
-
-#[derive(Serialize)]
-#[serde(bound = "")]
-struct EntryOut<'a, D: Domain> {
-    rev: &'a str,
-    format: u32,
-    domain: &'a str,
-    saved: &'a Saved<D>,
-}
-
-fn json(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+/// Writes one JSON object whose fields `each` writes.
+fn object(each: impl FnOnce(&mut Writer)) -> String {
+    let mut w = Writer::default();
+    w.begin_object();
+    each(&mut w);
+    w.end_object();
+    w.finish()
 }
 
 fn outcome<D: Domain>(replica: &Replica<D>, id: Uuid, events: &[Envelope<D::Event>]) -> String {
-    json(&Outcome { id, status: replica.status(&id), events })
+    object(|w| {
+        w.field("id", &id);
+        w.field("status", &replica.status(&id));
+        w.field("events", events);
+    })
 }
 
 fn report<D: Domain>(replica: &Replica<D>, rebased: &Rebased, head: Option<u64>) -> String {
-    json(&Report {
-        accepted: &rebased.accepted,
-        rejected: &rebased.rejected,
-        position: replica.position(),
-        head,
+    object(|w| {
+        w.field("accepted", &rebased.accepted);
+        w.field("rejected", &rebased.rejected);
+        w.field("position", &replica.position());
+        w.field("head", &head);
     })
+}
+
+fn stream_out<S: ToJson>(stream: &str, version: u64, state: &S) -> String {
+    object(|w| {
+        w.field("stream", stream);
+        w.field("version", &version);
+        // Written even when it is `None`: a stream with no events has the state `null`.
+        w.key("state");
+        state.write_json(w);
+    })
+}
+
+/// A pending command as JavaScript sees it: `{id, command, at, events}`.
+struct PendingOut<'a, D: Domain>(&'a annals_core::Pending<D>);
+
+impl<D: Domain> ToJson for PendingOut<'_, D> {
+    fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        w.field("id", &self.0.meta.command);
+        w.field("command", &self.0.command);
+        w.field("at", &self.0.meta.at);
+        w.field("events", &self.0.events);
+        w.end_object();
+    }
 }
 
 impl<D: Domain> Engine for Replica<D> {
@@ -235,8 +192,8 @@ impl<D: Domain> Engine for Replica<D> {
             Some(id) => parse_id(&id)?,
             None => crate::clock::command_id(at),
         };
-        let data = incoming.data.unwrap_or(RawValue::NULL);
-        let command = D::Command::decode(&incoming.command_type, data)?;
+        let data = incoming.data.unwrap_or_else(RawJson::null);
+        let command = D::Command::decode(&incoming.command_type, &data)?;
         let meta = Meta { command: id, actor: actor.to_owned(), at };
         let events = Replica::execute(self, command, meta)?;
         Ok(outcome(self, id, &events))
@@ -256,12 +213,12 @@ impl<D: Domain> Engine for Replica<D> {
 
     fn summary(&self) -> String {
         let (can_undo, can_redo) = self.can_undo_redo();
-        json(&Summary {
-            position: self.position(),
-            pending: Replica::pending(self).len(),
-            rejected: Replica::rejected(self).len(),
-            can_undo,
-            can_redo,
+        object(|w| {
+            w.field("position", &self.position());
+            w.field("pending", &Replica::pending(self).len());
+            w.field("rejected", &Replica::rejected(self).len());
+            w.field("canUndo", &can_undo);
+            w.field("canRedo", &can_redo);
         })
     }
 
@@ -270,11 +227,11 @@ impl<D: Domain> Engine for Replica<D> {
             let names: Vec<&str> = self.views().names().into_iter().map(|(n, _)| n).collect();
             AnnalsError::new(
                 "unknown_view",
-                format!("There is no view {name:?}; {} has {}.", D::NAME, names.join(", ")),
+                format!("There is no view \"{name}\"; {} has {}.", D::NAME, names.join(", ")),
             )
         })?;
         let value = match key {
-            Some(key) => view.get(key).unwrap_or_else(|| RawValue::NULL.to_owned()),
+            Some(key) => view.get(key).unwrap_or_else(RawJson::null),
             None => view.value(),
         };
         Ok(value.get().to_owned())
@@ -282,7 +239,7 @@ impl<D: Domain> Engine for Replica<D> {
 
     fn stream(&self, stream: &str) -> String {
         let state = Replica::stream(self, stream);
-        json(&StreamOut { stream, version: state.version, state: &state.state })
+        stream_out(stream, state.version, &state.state)
     }
 
     fn state_at(&self, stream: &str, version: u64) -> Result<String, AnnalsError> {
@@ -295,24 +252,16 @@ impl<D: Domain> Engine for Replica<D> {
                 ),
             )
         })?;
-        Ok(json(&StreamOut { stream, version: state.version, state: &state.state }))
+        Ok(stream_out(stream, state.version, &state.state))
     }
 
     fn pending(&self) -> String {
-        let pending: Vec<_> = Replica::pending(self)
-            .iter()
-            .map(|p| PendingOut {
-                id: p.meta.command,
-                command: &p.command,
-                at: p.meta.at,
-                events: &p.events,
-            })
-            .collect();
-        json(&pending)
+        let pending: Vec<_> = Replica::pending(self).iter().map(PendingOut).collect();
+        json::to_string(&pending)
     }
 
     fn rejected(&self) -> String {
-        json(&Replica::rejected(self))
+        json::to_string(Replica::rejected(self))
     }
 
     fn dismiss(&mut self, id: &Uuid) -> bool {
@@ -326,7 +275,7 @@ impl<D: Domain> Engine for Replica<D> {
     fn outbox(&self) -> String {
         let mut commands: Vec<CommandRequest> = Replica::outbox(self);
         commands.truncate(MAX_BATCH);
-        json(&annals_core::protocol::PushRequest { commands })
+        json::to_string(&PushRequest { commands })
     }
 
     fn acknowledge(&mut self, response: &str) -> Result<String, AnnalsError> {
@@ -336,12 +285,12 @@ impl<D: Domain> Engine for Replica<D> {
     }
 
     fn receive(&mut self, events: &str) -> Result<String, AnnalsError> {
-        let invalid = |e: serde_json::Error| AnnalsError::invalid_json("The events", &e);
+        let invalid = |e: json::Error| AnnalsError::invalid_json("The events", &e);
         let (events, head) = if events.trim_start().starts_with('{') {
-            let page: PullResponse<D::Event> = serde_json::from_str(events).map_err(invalid)?;
+            let page: PullResponse<D::Event> = json::from_str(events).map_err(invalid)?;
             (page.events, Some(page.head))
         } else {
-            (serde_json::from_str(events).map_err(invalid)?, None)
+            (json::from_str(events).map_err(invalid)?, None)
         };
         let rebased = Replica::receive(self, &events).map_err(|gap| {
             AnnalsError::new(
@@ -360,17 +309,22 @@ impl<D: Domain> Engine for Replica<D> {
     }
 
     fn entry(&self, rev: &str) -> String {
-        json(&EntryOut::<D> { rev, format: FORMAT, domain: D::NAME, saved: &self.save() })
+        object(|w| {
+            w.field("rev", rev);
+            w.field("format", &FORMAT);
+            w.field("domain", D::NAME);
+            w.field("saved", &self.save());
+        })
     }
 
-    fn restore(&mut self, saved: &RawValue) -> Result<bool, AnnalsError> {
+    fn restore(&mut self, saved: &str) -> Result<bool, AnnalsError> {
         let saved = decode_saved::<D>(saved)?;
         let (replica, stale) = Replica::restore(saved);
         *self = replica;
         Ok(stale)
     }
 
-    fn merge(&mut self, saved: &RawValue) -> Result<bool, AnnalsError> {
+    fn merge(&mut self, saved: &str) -> Result<bool, AnnalsError> {
         let stored = decode_saved::<D>(saved)?;
         let ours = self.save();
         let (merged, write_back) = if ours.position > stored.position {
@@ -404,8 +358,8 @@ impl<D: Domain> Engine for Replica<D> {
     }
 }
 
-fn decode_saved<D: Domain>(saved: &RawValue) -> Result<Saved<D>, AnnalsError> {
-    serde_json::from_str(saved.get()).map_err(|e| {
+fn decode_saved<D: Domain>(saved: &str) -> Result<Saved<D>, AnnalsError> {
+    json::from_str(saved).map_err(|e| {
         AnnalsError::new("corrupt_entry", format!("The saved replica cannot be read: {e}."))
     })
 }

@@ -21,7 +21,7 @@ impl AnnalsError {
     }
 
     /// Input that is not the JSON the call expects.
-    pub fn invalid_json(what: &str, error: &serde_json::Error) -> Self {
+    pub fn invalid_json(what: &str, error: &annals_core::json::Error) -> Self {
         AnnalsError::new("invalid_json", format!("{what} is not valid: {error}."))
     }
 }

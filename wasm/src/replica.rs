@@ -5,8 +5,7 @@
 //! stored fails with `storage_full` and is not applied. Before each write the replica re-reads
 //! the entry and, if another tab or replica wrote since, merges its pending commands by id.
 
-use annals_core::{Meta, Status};
-use serde::Serialize;
+use annals_core::{Meta, Status, json, json_struct};
 use wasm_bindgen::prelude::*;
 
 use crate::clock;
@@ -15,13 +14,14 @@ use crate::error::AnnalsError;
 use crate::storage::{Entry, Local, SOFT_LIMIT, Store, WriteError};
 
 /// Something the replica wants its user to know after opening (see `openWarnings`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 struct Warning {
     code: String,
     message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
 }
+
+json_struct!(Warning { code, message, key });
 
 /// A client replica of one domain: confirmed state at a server position, pending commands
 /// applied optimistically, rejected commands with their reasons, kept in localStorage or in
@@ -176,7 +176,7 @@ impl Replica {
     /// `corrupt_entry` with the quarantine key the unreadable entry was moved to.
     #[wasm_bindgen(js_name = openWarnings)]
     pub fn open_warnings(&self) -> String {
-        serde_json::to_string(&self.warnings).unwrap_or_else(|_| "[]".to_owned())
+        json::to_string(&self.warnings)
     }
 }
 
@@ -187,7 +187,7 @@ impl Replica {
         let Some(text) = local.read()? else { return Ok(()) };
         match self.entry_of(&text) {
             Ok(entry) => {
-                let stale = self.engine.restore(entry.saved);
+                let stale = self.engine.restore(&entry.saved);
                 match stale {
                     Ok(stale) => {
                         self.set_rev(Some(entry.rev));
@@ -211,7 +211,7 @@ impl Replica {
     }
 
     /// Reads a stored entry, checking its layout and domain.
-    fn entry_of<'t>(&self, text: &'t str) -> Result<Entry<'t>> {
+    fn entry_of(&self, text: &str) -> Result<Entry> {
         let entry = Entry::parse(text)?;
         if entry.format != u64::from(FORMAT) {
             return Err(AnnalsError::new(
@@ -230,7 +230,7 @@ impl Replica {
             return Err(AnnalsError::new(
                 "wrong_domain",
                 format!(
-                    "{key:?} holds a {} replica, not {}; open it with domain {:?} or use \
+                    "\"{key}\" holds a {} replica, not {}; open it with domain \"{}\" or use \
                      another key.",
                     entry.domain,
                     self.engine.domain(),
@@ -265,8 +265,8 @@ impl Replica {
         self.warn(
             "corrupt_entry",
             &format!(
-                "The stored replica under {key:?} could not be read ({}); it was moved to \
-                 {target:?} and the replica opened without it.",
+                "The stored replica under \"{key}\" could not be read ({}); it was moved to \
+                 \"{target}\" and the replica opened without it.",
                 error.message.trim_end_matches('.')
             ),
             Some(target),
@@ -288,7 +288,7 @@ impl Replica {
             return Ok((false, true));
         };
         match self.entry_of(&text) {
-            Ok(entry) => match self.engine.merge(entry.saved) {
+            Ok(entry) => match self.engine.merge(&entry.saved) {
                 Ok(write_back) => {
                     self.set_rev(Some(entry.rev));
                     Ok((true, write_back))
@@ -315,7 +315,7 @@ impl Replica {
         self.warn(
             "corrupt_entry",
             &format!(
-                "The entry under {key:?} could not be read ({}); it was moved to {target:?} \
+                "The entry under \"{key}\" could not be read ({}); it was moved to \"{target}\" \
                  and replaced by this replica's state.",
                 error.message.trim_end_matches('.')
             ),
@@ -372,7 +372,7 @@ impl Replica {
                         return Err(AnnalsError::new(
                             "storage_full",
                             format!(
-                                "Storage is full: the replica under {:?} cannot be saved, so \
+                                "Storage is full: the replica under \"{}\" cannot be saved, so \
                                  the change was not made. Free some space (or sync and dismiss \
                                  rejected commands) and try again.",
                                 local.key
@@ -394,7 +394,7 @@ impl Replica {
         let text = local.read().ok().flatten();
         let restored = text.as_deref().map(|text| {
             let entry = self.entry_of(text)?;
-            self.engine.restore(entry.saved)
+            self.engine.restore(&entry.saved)
         });
         match restored {
             Some(Ok(_)) => {}

@@ -6,10 +6,9 @@
 //! replica in the same page) wrote since it last looked. An entry that cannot be read is moved
 //! aside to `<key>/quarantine/<timestamp>`, never deleted.
 
+use annals_core::json::{self, RawJson};
 use gloo_storage::{LocalStorage, Storage};
 use js_sys::Reflect;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use wasm_bindgen::JsValue;
 
 use crate::error::AnnalsError;
@@ -43,24 +42,23 @@ pub enum WriteError {
 }
 
 /// A stored entry; `saved` is kept as text for the domain's engine to decode.
-#[derive(Deserialize)]
-pub struct Entry<'a> {
+pub struct Entry {
     /// Changes on every write.
     pub rev: String,
     /// The layout's version.
-    #[serde(default)]
     pub format: u64,
     /// The domain that wrote it.
     pub domain: String,
     /// The saved replica.
-    #[serde(borrow)]
-    pub saved: &'a RawValue,
+    pub saved: RawJson,
 }
 
-impl<'a> Entry<'a> {
+annals_core::json_struct!(Entry { rev, format = 0, domain, saved });
+
+impl Entry {
     /// Reads an entry's text.
-    pub fn parse(text: &'a str) -> Result<Entry<'a>, AnnalsError> {
-        serde_json::from_str(text).map_err(|e| {
+    pub fn parse(text: &str) -> Result<Entry, AnnalsError> {
+        json::from_str(text).map_err(|e| {
             AnnalsError::new("corrupt_entry", format!("The stored entry is not valid: {e}."))
         })
     }
@@ -83,7 +81,7 @@ impl Store {
             }
             other => Err(AnnalsError::new(
                 "invalid_option",
-                format!("There is no storage {other:?}; use \"local\" or \"memory\"."),
+                format!("There is no storage \"{other}\"; use \"local\" or \"memory\"."),
             )),
         }
     }
@@ -140,8 +138,8 @@ impl Local {
             Err(()) => Err(AnnalsError::new(
                 "storage_full",
                 format!(
-                    "The entry under {:?} cannot be read, and there is no room to move it aside \
-                     to {target:?}; free some storage and open it again.",
+                    "The entry under \"{}\" cannot be read, and there is no room to move it aside \
+                     to \"{target}\"; free some storage and open it again.",
                     self.key
                 ),
             )),
@@ -171,7 +169,8 @@ fn failed(what: &str, error: &JsValue) -> AnnalsError {
     let detail = Reflect::get(error, &JsValue::from_str("message"))
         .ok()
         .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("{error:?}"));
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "an error without a message".to_owned());
     AnnalsError::new("storage_unavailable", format!("localStorage could not {what}: {detail}"))
 }
 

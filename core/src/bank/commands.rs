@@ -1,6 +1,5 @@
 //! What bank customers ask for.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::commands;
@@ -18,7 +17,7 @@ commands! {
 }
 
 /// Open a new account.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OpenAccount {
     /// The new account's id, made by the client.
     pub account: Uuid,
@@ -26,32 +25,36 @@ pub struct OpenAccount {
     pub owner: String,
 }
 
+crate::json_struct!(OpenAccount { account, owner });
+
 /// Put money in.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Deposit {
     /// The account.
     pub account: Uuid,
     /// Cents, more than 0.
     pub amount: i64,
     /// A free reference.
-    #[serde(default)]
     pub reference: String,
 }
 
+crate::json_struct!(Deposit { account, amount, reference = Default::default() });
+
 /// Take money out, down to the credit line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Withdraw {
     /// The account.
     pub account: Uuid,
     /// Cents, more than 0.
     pub amount: i64,
     /// A free reference.
-    #[serde(default)]
     pub reference: String,
 }
 
+crate::json_struct!(Withdraw { account, amount, reference = Default::default() });
+
 /// Set how far below zero the balance may go; the new limit replaces the old.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChangeCreditLine {
     /// The account.
     pub account: Uuid,
@@ -59,8 +62,10 @@ pub struct ChangeCreditLine {
     pub limit: i64,
 }
 
+crate::json_struct!(ChangeCreditLine { account, limit });
+
 /// Move money between two accounts, atomically.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Transfer {
     /// The account the money leaves.
     pub from: Uuid,
@@ -69,13 +74,16 @@ pub struct Transfer {
     /// Cents, more than 0.
     pub amount: i64,
     /// A free reference.
-    #[serde(default)]
     pub reference: String,
 }
 
+crate::json_struct!(Transfer { from, to, amount, reference = Default::default() });
+
 /// Close an account whose balance is zero.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloseAccount {
     /// The account.
     pub account: Uuid,
 }
+
+crate::json_struct!(CloseAccount { account });

@@ -1,6 +1,5 @@
 //! What happened to bank accounts.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{events, no_upcast};
@@ -20,14 +19,16 @@ events! {
 }
 
 /// An account was opened.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountOpened {
     /// Who owns it.
     pub owner: String,
 }
 
+crate::json_struct!(AccountOpened { owner });
+
 /// Money was put in.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MoneyDeposited {
     /// Cents.
     pub amount: i64,
@@ -35,8 +36,10 @@ pub struct MoneyDeposited {
     pub reference: String,
 }
 
+crate::json_struct!(MoneyDeposited { amount, reference });
+
 /// Money was taken out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MoneyWithdrawn {
     /// Cents.
     pub amount: i64,
@@ -44,15 +47,19 @@ pub struct MoneyWithdrawn {
     pub reference: String,
 }
 
+crate::json_struct!(MoneyWithdrawn { amount, reference });
+
 /// The credit line was set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditLineChanged {
     /// Cents the balance may go below zero.
     pub limit: i64,
 }
 
+crate::json_struct!(CreditLineChanged { limit });
+
 /// Money left for another account.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TransferredOut {
     /// The receiving account.
     pub to: Uuid,
@@ -62,8 +69,10 @@ pub struct TransferredOut {
     pub reference: String,
 }
 
+crate::json_struct!(TransferredOut { to, amount, reference });
+
 /// Money arrived from another account.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TransferredIn {
     /// The sending account.
     pub from: Uuid,
@@ -73,6 +82,10 @@ pub struct TransferredIn {
     pub reference: String,
 }
 
+crate::json_struct!(TransferredIn { from, amount, reference });
+
 /// The account was closed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountClosed {}
+
+crate::json_struct!(AccountClosed {});

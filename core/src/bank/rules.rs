@@ -1,6 +1,5 @@
 //! The bank's decider: the rules for each command, and the fold of its events.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::commands::*;
@@ -15,7 +14,7 @@ use crate::{Change, Domain, Rejection, stream_name};
 pub struct Bank;
 
 /// An account's decided state (`None` in [`Bank`]'s `State` until it is opened).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Account {
     /// Who owns it.
     pub owner: String,
@@ -26,6 +25,8 @@ pub struct Account {
     /// Whether it was closed.
     pub closed: bool,
 }
+
+crate::json_struct!(Account { owner, balance, limit, closed });
 
 impl Account {
     /// Whether `amount` may leave the account: the balance may fall to exactly `-limit`.

@@ -1,6 +1,5 @@
 //! The bank's read models: `balances` and `statement`.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::BankEvent;
@@ -11,7 +10,7 @@ use crate::{Envelope, Position, Projection, Version, id_of};
 pub struct Balances;
 
 /// One account in `balances`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Balance {
     /// Who owns it.
     pub owner: String,
@@ -22,6 +21,8 @@ pub struct Balance {
     /// Whether it was closed.
     pub closed: bool,
 }
+
+crate::json_struct!(Balance { owner, balance, limit, closed });
 
 impl Projection<Bank> for Balances {
     const NAME: &'static str = "balances";
@@ -47,10 +48,9 @@ impl Projection<Bank> for Balances {
 pub struct Statement;
 
 /// One movement in `statement`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StatementLine {
     /// Its global position (absent while pending).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
     /// The account stream's version after it.
     pub version: Version,
@@ -63,11 +63,21 @@ pub struct StatementLine {
     /// The free reference.
     pub reference: String,
     /// The other account of a transfer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterparty: Option<Uuid>,
     /// When, in milliseconds since the epoch.
     pub at: i64,
 }
+
+crate::json_struct!(StatementLine {
+    position,
+    version,
+    kind,
+    amount,
+    balance,
+    reference,
+    counterparty,
+    at
+});
 
 impl Projection<Bank> for Statement {
     const NAME: &'static str = "statement";

@@ -1,6 +1,5 @@
 //! What users of the inventory ask for.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::commands;
@@ -18,26 +17,26 @@ commands! {
 }
 
 /// Start tracking a new item.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddItem {
     /// The new item's id, made by the client.
     pub item: Uuid,
     /// Its name: trimmed, 1-100 characters.
     pub name: String,
     /// What one unit is ("kg", "each"); `each` when absent.
-    #[serde(default = "each")]
     pub unit: String,
     /// Below this total the item is low on stock; 0 when absent.
-    #[serde(default)]
     pub reorder_level: i64,
 }
+
+crate::json_struct!(AddItem { item, name, unit = each(), reorder_level = Default::default() });
 
 fn each() -> String {
     "each".to_owned()
 }
 
 /// Give an item a new name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RenameItem {
     /// The item.
     pub item: Uuid,
@@ -45,8 +44,10 @@ pub struct RenameItem {
     pub name: String,
 }
 
+crate::json_struct!(RenameItem { item, name });
+
 /// Stock arrived at a site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReceiveStock {
     /// The item.
     pub item: Uuid,
@@ -55,12 +56,13 @@ pub struct ReceiveStock {
     /// How many units arrived: more than 0.
     pub qty: i64,
     /// A free note, such as a delivery reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
+crate::json_struct!(ReceiveStock { item, site, qty, note });
+
 /// Stock was used at a site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsumeStock {
     /// The item.
     pub item: Uuid,
@@ -70,8 +72,10 @@ pub struct ConsumeStock {
     pub qty: i64,
 }
 
+crate::json_struct!(ConsumeStock { item, site, qty });
+
 /// A stocktake: the counted quantity replaces what the site held.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CountStock {
     /// The item.
     pub item: Uuid,
@@ -81,9 +85,13 @@ pub struct CountStock {
     pub counted: i64,
 }
 
+crate::json_struct!(CountStock { item, site, counted });
+
 /// Stop tracking an item; its history stays.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RetireItem {
     /// The item.
     pub item: Uuid,
 }
+
+crate::json_struct!(RetireItem { item });

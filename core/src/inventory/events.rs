@@ -1,9 +1,6 @@
 //! What happened to inventory items, and how older payloads are upgraded.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-use crate::{DecodeError, events};
+use crate::{DecodeError, events, json};
 
 events! {
     /// An inventory event.
@@ -19,7 +16,7 @@ events! {
 }
 
 /// An item was added. Schema 2; schema 1 was `{"item_name"}` alone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemAdded {
     /// The item's name.
     pub name: String,
@@ -29,27 +26,32 @@ pub struct ItemAdded {
     pub reorder_level: i64,
 }
 
+crate::json_struct!(ItemAdded { name, unit, reorder_level });
+
 /// An item was renamed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemRenamed {
     /// The new name.
     pub name: String,
 }
 
+crate::json_struct!(ItemRenamed { name });
+
 /// Stock arrived at a site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StockReceived {
     /// The site.
     pub site: String,
     /// Units received.
     pub qty: i64,
     /// A free note.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
+crate::json_struct!(StockReceived { site, qty, note });
+
 /// Stock was used at a site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StockConsumed {
     /// The site.
     pub site: String,
@@ -57,8 +59,10 @@ pub struct StockConsumed {
     pub qty: i64,
 }
 
+crate::json_struct!(StockConsumed { site, qty });
+
 /// A site's stock was counted; the count replaces what it held.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StockCounted {
     /// The site.
     pub site: String,
@@ -68,19 +72,31 @@ pub struct StockCounted {
     pub delta: i64,
 }
 
+crate::json_struct!(StockCounted { site, counted, delta });
+
 /// An item was retired.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemRetired {}
+
+crate::json_struct!(ItemRetired {});
+
+/// `ItemAdded` as schema 1 wrote it.
+struct ItemAddedV1 {
+    item_name: String,
+}
+
+crate::json_struct!(ItemAddedV1 { item_name });
 
 /// Upgrades stored inventory payloads of older schemas:
 /// `ItemAdded` 1 `{"item_name"}` becomes 2 `{"name", "unit": "each", "reorder_level": 0}`.
-pub fn upcast(event_type: &str, schema: u32, data: Value) -> Result<Value, DecodeError> {
+pub fn upcast(event_type: &str, schema: u32, data: &str) -> Result<String, DecodeError> {
     match (event_type, schema) {
         ("ItemAdded", 1) => {
-            let name = data.get("item_name").cloned().ok_or_else(|| {
-                DecodeError::new("invalid_event", "ItemAdded (schema 1) has no item_name")
+            let old: ItemAddedV1 = json::from_str(data).map_err(|err| {
+                DecodeError::new("invalid_event", format!("ItemAdded (schema 1): {err}"))
             })?;
-            Ok(json!({ "name": name, "unit": "each", "reorder_level": 0 }))
+            let new = ItemAdded { name: old.item_name, unit: "each".to_owned(), reorder_level: 0 };
+            Ok(json::to_string(&new))
         }
         _ => crate::no_upcast(event_type, schema, data),
     }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::commands::*;
@@ -17,7 +16,7 @@ use crate::{Change, Domain, Rejection, stream_name};
 pub struct Inventory;
 
 /// An item's decided state (`None` in [`Inventory`]'s `State` until it is added).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Item {
     /// Its name.
     pub name: String,
@@ -30,6 +29,8 @@ pub struct Item {
     /// Whether it was retired.
     pub retired: bool,
 }
+
+crate::json_struct!(Item { name, unit, reorder_level, stock, retired });
 
 impl Item {
     /// Units held at `site`.

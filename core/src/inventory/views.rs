@@ -2,8 +2,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde::{Deserialize, Serialize};
-
 use super::events::InventoryEvent;
 use super::rules::Inventory;
 use crate::{Envelope, Position, Projection, Version, id_of};
@@ -12,7 +10,7 @@ use crate::{Envelope, Position, Projection, Version, id_of};
 pub struct Stock;
 
 /// One item in `stock`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StockRow {
     /// The item's name.
     pub name: String,
@@ -27,6 +25,8 @@ pub struct StockRow {
     /// Whether the item was retired.
     pub retired: bool,
 }
+
+crate::json_struct!(StockRow { name, unit, reorder_level, sites, total, retired });
 
 impl StockRow {
     /// Whether the item is active and its total is below its reorder level.
@@ -107,10 +107,9 @@ pub struct Activity;
 pub const ACTIVITY_LENGTH: usize = 200;
 
 /// One event in `activity`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ActivityEntry {
     /// Its global position (absent while pending).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
     /// The item's id.
     pub item: String,
@@ -123,6 +122,8 @@ pub struct ActivityEntry {
     /// When, in milliseconds since the epoch.
     pub at: i64,
 }
+
+crate::json_struct!(ActivityEntry { position, item, version, event, actor, at });
 
 impl Projection<Inventory> for Activity {
     const NAME: &'static str = "activity";

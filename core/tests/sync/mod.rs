@@ -415,8 +415,8 @@ impl<D: Model> World<D> {
     pub fn reload(&mut self, replica: usize) -> Outcome {
         let ids = self.ids();
         let before = &self.replicas[replica];
-        let json = serde_json::to_string(&before.save()).map_err(fail)?;
-        let saved: Saved<D> = serde_json::from_str(&json).map_err(fail)?;
+        let json = annals_core::json::to_string(&before.save());
+        let saved: Saved<D> = annals_core::json::from_str(&json).map_err(fail)?;
         let (restored, stale) = Replica::restore(saved);
         prop_assert!(!stale, "a replica saved by the same code was restored as stale");
         prop_assert_eq!(Seen::of(&restored, &ids), Seen::of(before, &ids));

@@ -47,6 +47,12 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
+impl From<annals_core::json::Error> for StoreError {
+    fn from(error: annals_core::json::Error) -> Self {
+        StoreError(format!("stored JSON: {error}"))
+    }
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(err: serde_json::Error) -> Self {
         StoreError(format!("stored json: {err}"))
