@@ -1189,7 +1189,9 @@ mod tests {
         assert_eq!(error.message(), "EOF while parsing a value at line 2 column 3");
         assert!(!from_str::<Vec<u64>>("[\"a\"]").expect_err("refused").is_syntax());
         let deep = "[".repeat(100_000);
-        assert!(from_str::<RawJson>(&deep).expect_err("refused").message().contains("recursion limit"));
+        assert!(
+            from_str::<RawJson>(&deep).expect_err("refused").message().contains("recursion limit")
+        );
     }
 
     #[derive(Debug, PartialEq)]

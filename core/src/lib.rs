@@ -19,6 +19,7 @@ mod event;
 pub mod json;
 mod log;
 mod replica;
+mod small_map;
 mod stream;
 mod view;
 
@@ -37,6 +38,7 @@ pub use log::MemoryLog;
 pub use replica::{
     DEFAULT_HISTORY, Gap, Pending, Rebased, Rejected, Replica, Saved, SavedView, Status,
 };
+pub use small_map::SmallMap;
 pub use stream::{Restored, Snapshot, StreamState};
 pub use view::{DynView, Projection, Table, ViewSet};
 

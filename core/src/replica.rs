@@ -299,7 +299,8 @@ impl<D: Domain> Replica<D> {
                 next += 1;
             }
         }
-        let mut recorded = HashSet::new();
+        // The commands recorded, once each, in log order.
+        let (mut recorded, mut order) = (HashSet::new(), Vec::new());
         for envelope in events {
             if envelope.position.unwrap_or(0) <= self.position() {
                 continue;
@@ -307,21 +308,22 @@ impl<D: Domain> Replica<D> {
             self.confirmed.apply(envelope);
             self.remember(envelope.clone());
             self.record(envelope);
-            recorded.insert(envelope.meta.command);
+            if recorded.insert(envelope.meta.command) {
+                order.push(envelope.meta.command);
+            }
         }
         // The server has the final word: a command it recorded is accepted even if a local
         // rebase had refused it.
         self.rejected.retain(|rejected| !recorded.contains(&rejected.id));
-        for id in &recorded {
+        for id in &order {
             self.mark_accepted(*id);
         }
         let mut report = self.rebase();
         // A pending command whose events are only partly here (a page may end inside a
         // command) stays pending until the rest arrive.
-        let pending: HashSet<Uuid> = self.pending.iter().map(|p| p.meta.command).collect();
-        report.accepted.extend(recorded.into_iter().filter(|id| !pending.contains(id)));
-        report.accepted.sort();
-        report.accepted.dedup();
+        let mut skip: HashSet<Uuid> = self.pending.iter().map(|p| p.meta.command).collect();
+        skip.extend(report.accepted.iter().copied());
+        report.accepted.extend(order.into_iter().filter(|id| skip.insert(*id)));
         Ok(report)
     }
 

@@ -114,6 +114,9 @@ impl<D: Domain, P: Projection<D>> Table<D, P> {
     }
 
     fn insert(&mut self, key: String, row: P::Row) {
+        if !self.removed.is_empty() {
+            self.removed.retain(|removed| *removed != key);
+        }
         self.rows.insert(key, Slot { row: Box::new(Some(row)), changed: true });
     }
 }
@@ -218,8 +221,6 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
                 changes.push((key.clone(), row));
             }
         }
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
-        changes.dedup_by(|a, b| a.0 == b.0);
         changes
     }
 

@@ -1,7 +1,5 @@
 //! The inventory's decider: the rules for each command, and the fold of its events.
 
-use std::collections::BTreeMap;
-
 use uuid::Uuid;
 
 use super::commands::*;
@@ -9,7 +7,7 @@ use super::events::*;
 use super::views::{Activity, History, LowStock, Stock};
 use crate::domain::text;
 use crate::view::{DynView, Table};
-use crate::{Change, Domain, Rejection, stream_name};
+use crate::{Change, Domain, Rejection, SmallMap, stream_name};
 
 /// The inventory domain. Its streams are `item-<uuid>`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25,7 +23,7 @@ pub struct Item {
     /// Below this total the item is low on stock.
     pub reorder_level: i64,
     /// Units held per site.
-    pub stock: BTreeMap<String, i64>,
+    pub stock: SmallMap<i64>,
     /// Whether it was retired.
     pub retired: bool,
 }
@@ -139,12 +137,8 @@ impl Domain for Inventory {
         match event {
             InventoryEvent::ItemAdded(_) => {}
             InventoryEvent::ItemRenamed(e) => item.name = e.name.clone(),
-            InventoryEvent::StockReceived(e) => {
-                *item.stock.entry(e.site.clone()).or_default() += e.qty
-            }
-            InventoryEvent::StockConsumed(e) => {
-                *item.stock.entry(e.site.clone()).or_default() -= e.qty
-            }
+            InventoryEvent::StockReceived(e) => *item.stock.entry(&e.site) += e.qty,
+            InventoryEvent::StockConsumed(e) => *item.stock.entry(&e.site) -= e.qty,
             InventoryEvent::StockCounted(e) => {
                 item.stock.insert(e.site.clone(), e.counted);
             }

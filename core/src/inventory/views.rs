@@ -1,10 +1,10 @@
 //! The inventory's read models: `stock`, `low_stock`, `activity` and `history`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::events::InventoryEvent;
 use super::rules::Inventory;
-use crate::{Envelope, Position, Projection, Version, id_of};
+use crate::{Envelope, Position, Projection, SmallMap, Version, id_of};
 
 /// Per item: name, unit, reorder level, quantity per site, total, retired. Keyed by item id.
 pub struct Stock;
@@ -19,7 +19,7 @@ pub struct StockRow {
     /// Below this total the item is low on stock.
     pub reorder_level: i64,
     /// Units per site.
-    pub sites: BTreeMap<String, i64>,
+    pub sites: SmallMap<i64>,
     /// Units over all sites.
     pub total: i64,
     /// Whether the item was retired.
@@ -160,7 +160,7 @@ pub const HISTORY_POINTS: usize = 500;
 impl Projection<Inventory> for History {
     const NAME: &'static str = "history";
     const VERSION: u32 = 1;
-    type Row = BTreeMap<String, VecDeque<(Option<Position>, i64)>>;
+    type Row = SmallMap<VecDeque<(Option<Position>, i64)>>;
 
     fn key(envelope: &Envelope<InventoryEvent>) -> Option<String> {
         match envelope.event {
@@ -178,8 +178,8 @@ impl Projection<Inventory> for History {
             InventoryEvent::StockCounted(e) => (&e.site, Change::To(e.counted)),
             _ => return,
         };
-        let sites = row.get_or_insert_with(BTreeMap::new);
-        let points = sites.entry(site.clone()).or_default();
+        let sites = row.get_or_insert_with(SmallMap::new);
+        let points = sites.entry(site);
         let last = points.back().map_or(0, |(_, qty)| *qty);
         let qty = match change {
             Change::By(delta) => last + delta,
