@@ -173,7 +173,9 @@ crate::json_struct!([D: Domain] Done<D> { id, command, undo });
 /// moves to [`rejected`](Replica::rejected) with its reason and the ones after it carry on.
 pub struct Replica<D: Domain> {
     confirmed: Branch<D>,
-    optimistic: Branch<D>,
+    /// The confirmed branch with the pending commands' events on top; `None` while no
+    /// pending command has events, when it would be a copy of `confirmed`.
+    optimistic: Option<Branch<D>>,
     pending: Vec<Pending<D>>,
     rejected: Vec<Rejected<D>>,
     accepted: VecDeque<Uuid>,
@@ -188,7 +190,7 @@ impl<D: Domain> Default for Replica<D> {
     fn default() -> Self {
         Replica {
             confirmed: Branch::default(),
-            optimistic: Branch::default(),
+            optimistic: None,
             pending: Vec::new(),
             rejected: Vec::new(),
             accepted: VecDeque::new(),
@@ -275,9 +277,11 @@ impl<D: Domain> Replica<D> {
     }
 
     fn run(&mut self, command: D::Command, meta: Meta) -> Result<Decided<D>, Rejection> {
-        let (events, undo) = self.optimistic.decide(&command, &meta)?;
+        let (events, undo) = self.top().decide(&command, &meta)?;
+        let confirmed = &self.confirmed;
+        let optimistic = self.optimistic.get_or_insert_with(|| confirmed.clone());
         for envelope in &events {
-            self.optimistic.apply(envelope);
+            optimistic.apply(envelope);
         }
         self.pending.push(Pending { command, meta, events: events.clone(), recorded: None });
         Ok((events, undo))
@@ -392,7 +396,8 @@ impl<D: Domain> Replica<D> {
     fn rebase(&mut self) -> Rebased {
         let position = self.position();
         let confirmed = |e: &Envelope<D::Event>| e.position.is_some_and(|p| p <= position);
-        let mut optimistic = self.confirmed.clone();
+        // Copied from the confirmed branch only once a pending command has events to add.
+        let mut optimistic: Option<Branch<D>> = None;
         let mut report = Rebased::default();
         let mut kept = Vec::with_capacity(self.pending.len());
         for mut pending in std::mem::take(&mut self.pending) {
@@ -406,16 +411,21 @@ impl<D: Domain> Replica<D> {
                     continue;
                 }
                 for envelope in recorded.iter().filter(|e| !confirmed(e)) {
-                    optimistic.apply(envelope);
+                    optimistic.get_or_insert_with(|| self.confirmed.clone()).apply(envelope);
                 }
                 pending.events = recorded.clone();
                 kept.push(pending);
                 continue;
             }
-            match optimistic.decide(&pending.command, &pending.meta) {
+            match optimistic
+                .as_ref()
+                .unwrap_or(&self.confirmed)
+                .decide(&pending.command, &pending.meta)
+            {
                 Ok((events, undo)) => {
+                    let top = optimistic.get_or_insert_with(|| self.confirmed.clone());
                     for envelope in &events {
-                        optimistic.apply(envelope);
+                        top.apply(envelope);
                     }
                     if let Some(done) = self.undo.iter_mut().find(|d| d.id == pending.meta.command)
                     {
@@ -462,6 +472,11 @@ impl<D: Domain> Replica<D> {
         while self.history.len() > self.history_limit {
             self.history.pop_front();
         }
+    }
+
+    /// The optimistic branch: the confirmed one while no pending command has events.
+    fn top(&self) -> &Branch<D> {
+        self.optimistic.as_ref().unwrap_or(&self.confirmed)
     }
 
     /// The server position the confirmed state reflects.
@@ -514,7 +529,7 @@ impl<D: Domain> Replica<D> {
 
     /// A stream's optimistic state (confirmed plus pending).
     pub fn stream(&self, stream: &str) -> StreamState<D> {
-        self.optimistic.streams.get(stream).cloned().unwrap_or_default()
+        self.top().streams.get(stream).cloned().unwrap_or_default()
     }
 
     /// A stream's state as the server last confirmed it.
@@ -524,7 +539,7 @@ impl<D: Domain> Replica<D> {
 
     /// The optimistic read models.
     pub fn views(&self) -> &ViewSet<D> {
-        &self.optimistic.views
+        &self.top().views
     }
 
     /// The read models as the server last confirmed them.
