@@ -800,28 +800,30 @@ impl FromJson for Uuid {
 /// (`67e55044-10b1-426f-9247-bb680e5fe0c8`).
 pub fn parse_uuid(text: &str) -> Option<Uuid> {
     let bytes = text.as_bytes();
-    let hyphens: &[usize] = match bytes.len() {
-        36 => &[8, 13, 18, 23],
-        32 => &[],
+    let hyphenated = match bytes.len() {
+        36 => true,
+        32 => false,
         _ => return None,
     };
+    let hex = |byte: u8| match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    };
     let mut out = [0u8; 16];
-    let mut digits = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if hyphens.contains(&index) {
-            if byte != b'-' {
+    let (mut at, mut filled) = (0, 0);
+    while filled < 16 {
+        // Hyphens stand between pairs of digits, at 8, 13, 18 and 23.
+        if hyphenated && matches!(at, 8 | 13 | 18 | 23) {
+            if bytes[at] != b'-' {
                 return None;
             }
-            continue;
+            at += 1;
         }
-        let value = match byte {
-            b'0'..=b'9' => byte - b'0',
-            b'a'..=b'f' => byte - b'a' + 10,
-            b'A'..=b'F' => byte - b'A' + 10,
-            _ => return None,
-        };
-        out[digits / 2] |= value << (4 * (1 - digits % 2));
-        digits += 1;
+        out[filled] = hex(bytes[at])? << 4 | hex(bytes[at + 1])?;
+        at += 2;
+        filled += 1;
     }
     Some(Uuid::from_bytes(out))
 }
