@@ -2,7 +2,7 @@
 //! stored state, number their events, fold them into stream states and read models, and hand
 //! the backend one set of writes for the transaction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use annals_core::json;
 use annals_core::protocol::{AppendRequest, AppendResponse, CommandRequest, CommandResult};
@@ -101,7 +101,8 @@ impl<'a> Push<'a> {
 struct Batch<D: Domain> {
     head: Position,
     streams: HashMap<String, StreamState<D>>,
-    touched: Vec<String>,
+    /// The streams this transaction changed, in name order.
+    touched: BTreeSet<String>,
     events: Vec<Envelope<D::Event>>,
     empty: StreamState<D>,
 }
@@ -126,7 +127,7 @@ impl<D: Domain> Batch<D> {
             };
             streams.insert(name, state);
         }
-        let (touched, events, empty) = (Vec::new(), Vec::new(), StreamState::default());
+        let (touched, events, empty) = (BTreeSet::new(), Vec::new(), StreamState::default());
         Ok(Batch { head, streams, touched, events, empty })
     }
 
@@ -144,7 +145,7 @@ impl<D: Domain> Batch<D> {
                 let stream = self.streams.entry(envelope.stream.clone()).or_default();
                 stream.apply(&envelope);
                 if !self.touched.contains(&envelope.stream) {
-                    self.touched.push(envelope.stream.clone());
+                    self.touched.insert(envelope.stream.clone());
                 }
                 self.events.push(envelope.clone());
                 envelope

@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode. A single writer thread commits groups
-//! of requests (`synchronous=FULL`, so an acknowledged append survives a crash); reads use a
-//! small pool of their own connections.
+//! of requests (`synchronous=FULL`, so an acknowledged append survives a crash); a second
+//! thread copies the WAL back into the database (checkpoints), so the writer never does;
+//! reads use a small pool of their own connections.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,10 @@ use crate::engine;
 
 /// Most requests the writer folds into one transaction.
 const GROUP: usize = 512;
+
+/// How long the checkpointer lets commits gather after the first one it hears of: a page
+/// written by several commits in that time is copied into the database once.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -118,12 +123,20 @@ impl SqliteStore {
         // The writer reads what it rewrites (stream states, view rows, results): a larger
         // page cache than the 2 MB default keeps those pages at hand.
         conn.execute_batch("PRAGMA cache_size = -65536;")?;
+        // Checkpoints run on a thread of their own (see `checkpoint_loop`), not in commits.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        let checkpointer = connect(&path)?;
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("annals-sqlite-checkpoint".to_owned())
+            .spawn(move || checkpoint_loop(&checkpointer, &woken))
+            .map_err(|err| StoreError(format!("cannot start the checkpointer: {err}")))?;
         let heads = Arc::new(Heads::default());
         let (sender, receiver) = mpsc::channel::<Job>();
         let writer_heads = heads.clone();
         std::thread::Builder::new()
             .name("annals-sqlite-writer".to_owned())
-            .spawn(move || write_loop::<D>(conn, receiver, &writer_heads))
+            .spawn(move || write_loop::<D>(conn, receiver, &writer_heads, &wake))
             .map_err(|err| StoreError(format!("cannot start the writer: {err}")))?;
         let store = SqliteStore {
             path,
@@ -157,7 +170,25 @@ impl SqliteStore {
     }
 }
 
-fn write_loop<D: Domain>(mut conn: Connection, jobs: mpsc::Receiver<Job>, heads: &Heads) {
+/// Copies committed pages from the WAL into the database after the writer says it committed,
+/// without blocking it (`PASSIVE`); ends with the writer. Durability does not depend on it:
+/// a commit is durable once its WAL frames are synced.
+fn checkpoint_loop(conn: &Connection, woken: &mpsc::Receiver<()>) {
+    while woken.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_PAUSE);
+        let _ = woken.try_recv();
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %err, "sqlite checkpoint failed; it is tried again after the next commit");
+        }
+    }
+}
+
+fn write_loop<D: Domain>(
+    mut conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    heads: &Heads,
+    checkpoint: &mpsc::SyncSender<()>,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -177,6 +208,8 @@ fn write_loop<D: Domain>(mut conn: Connection, jobs: mpsc::Receiver<Job>, heads:
             let outcome = runtime.block_on(commit::<D>(&mut conn, &tenant, &jobs));
             answer(heads, &tenant, jobs, outcome);
         }
+        // Full means a checkpoint is already due.
+        let _ = checkpoint.try_send(());
     }
 }
 
