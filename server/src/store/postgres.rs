@@ -372,11 +372,16 @@ impl WriteTx for PostgresTx<'_> {
         Ok(self.head)
     }
 
+    // Lookups by a list of keys go one key at a time through the primary key: a LATERAL
+    // subquery that `OFFSET 0` keeps the planner from flattening. With `key = ANY($n)` a
+    // database without statistics yet (a new one) filtered whole views and stream tables.
     async fn results(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StoreError> {
         let rows = self
             .tx
             .query(
-                "SELECT id::text, result FROM commands WHERE tenant = $1 AND id = ANY($2::text[]::uuid[])",
+                "SELECT c.id::text, c.result FROM unnest($2::text[]::uuid[]) AS k(id) \
+                 CROSS JOIN LATERAL (SELECT id, result FROM commands \
+                 WHERE tenant = $1 AND id = k.id OFFSET 0) AS c",
                 &[&self.tenant, &ids_text(ids)],
             )
             .await?;
@@ -393,8 +398,10 @@ impl WriteTx for PostgresTx<'_> {
         let rows = self
             .tx
             .query(
-                "SELECT stream, version, state_version, state FROM streams \
-                 WHERE tenant = $1 AND stream = ANY($2)",
+                "SELECT s.stream, s.version, s.state_version, s.state \
+                 FROM unnest($2::text[]) AS k(stream) \
+                 CROSS JOIN LATERAL (SELECT stream, version, state_version, state FROM streams \
+                 WHERE tenant = $1 AND stream = k.stream OFFSET 0) AS s",
                 &[&self.tenant, &names],
             )
             .await?;
@@ -423,7 +430,9 @@ impl WriteTx for PostgresTx<'_> {
         let rows = self
             .tx
             .query(
-                "SELECT key, row FROM view_rows WHERE tenant = $1 AND view = $2 AND key = ANY($3)",
+                "SELECT r.key, r.row FROM unnest($3::text[]) AS k(key) \
+                 CROSS JOIN LATERAL (SELECT key, row FROM view_rows \
+                 WHERE tenant = $1 AND view = $2 AND key = k.key OFFSET 0) AS r",
                 &[&self.tenant, &view, &keys],
             )
             .await?;
