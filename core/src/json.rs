@@ -168,6 +168,11 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer whose buffer starts with room for `bytes`.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Writer { out: String::with_capacity(bytes) }
+    }
+
     /// The text written so far.
     pub fn finish(self) -> String {
         self.out
@@ -224,65 +229,22 @@ impl Writer {
     /// A string, escaped as JSON requires.
     pub fn string(&mut self, value: &str) {
         self.separate();
-        self.out.push('"');
-        let mut start = 0;
-        for (index, byte) in value.bytes().enumerate() {
-            let escape = match byte {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0x08 => "\\b",
-                0x0c => "\\f",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            self.out.push_str(&value[start..index]);
-            if escape.is_empty() {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.out.push_str("\\u00");
-                self.out.push(char::from(HEX[usize::from(byte >> 4)]));
-                self.out.push(char::from(HEX[usize::from(byte & 0xf)]));
-            } else {
-                self.out.push_str(escape);
-            }
-            start = index + 1;
-        }
-        self.out.push_str(&value[start..]);
-        self.out.push('"');
+        push_string(&mut self.out, value);
     }
 
     /// An unsigned integer.
-    pub fn unsigned(&mut self, mut value: u64) {
+    pub fn unsigned(&mut self, value: u64) {
         self.separate();
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
-        for &digit in &digits[at..] {
-            self.out.push(char::from(digit));
-        }
+        push_unsigned(&mut self.out, value);
     }
 
     /// A signed integer.
     pub fn signed(&mut self, value: i64) {
+        self.separate();
         if value < 0 {
-            self.separate();
             self.out.push('-');
-            // The sign is written; no separator may come between it and the digits.
-            let mut digits = Writer::default();
-            digits.unsigned(value.unsigned_abs());
-            self.out.push_str(&digits.out);
-        } else {
-            self.unsigned(value.unsigned_abs());
         }
+        push_unsigned(&mut self.out, value.unsigned_abs());
     }
 
     /// `true` or `false`.
@@ -294,6 +256,60 @@ impl Writer {
     pub fn null(&mut self) {
         self.raw("null");
     }
+}
+
+/// Appends `value` to `out` as a JSON string, escaped as JSON requires (and as serde_json
+/// escapes: quotes, backslashes and control characters, nothing else). For writers of
+/// envelopes by hand, such as the server's, that keep to the codec's output.
+pub fn push_string(out: &mut String, value: &str) {
+    out.push('"');
+    if !value.bytes().any(|byte| byte == b'"' || byte == b'\\' || byte < 0x20) {
+        // Most text has nothing to escape: copied as it is.
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (index, byte) in value.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&value[start..index]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = index + 1;
+    }
+    out.push_str(&value[start..]);
+    out.push('"');
+}
+
+/// Appends `value` to `out` in decimal, without a formatter.
+pub fn push_unsigned(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
 /// Reads JSON text from the front, one value at a time.

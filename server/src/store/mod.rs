@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use annals_core::json::{push_string, push_unsigned};
 use annals_core::protocol::{AppendRequest, CommandRequest};
 use annals_core::{Position, Uuid, Version};
 use serde_json::value::RawValue;
@@ -99,47 +100,21 @@ impl EventRow {
         out.push_str(r#"{"id":""#);
         out.push_str(self.id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
         out.push_str(r#"","stream":"#);
-        push_json_str(out, &self.stream);
+        push_string(out, &self.stream);
         out.push_str(r#","version":"#);
-        push_number(out, self.version);
+        push_unsigned(out, self.version);
         out.push_str(r#","position":"#);
-        push_number(out, self.position);
+        push_unsigned(out, self.position);
         out.push_str(r#","type":"#);
-        push_json_str(out, &self.event_type);
+        push_string(out, &self.event_type);
         out.push_str(r#","schema":"#);
-        push_number(out, u64::from(self.schema));
+        push_unsigned(out, u64::from(self.schema));
         out.push_str(r#","data":"#);
         out.push_str(&self.data);
         out.push_str(r#","meta":"#);
         out.push_str(&self.meta);
         out.push('}');
     }
-}
-
-/// Appends `value` as a JSON string; text with nothing to escape is copied as it is.
-fn push_json_str(out: &mut String, value: &str) {
-    if value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(&serde_json::Value::from(value).to_string());
-    } else {
-        out.push('"');
-        out.push_str(value);
-        out.push('"');
-    }
-}
-
-/// Appends a number in decimal without going through a formatter.
-fn push_number(out: &mut String, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// A stream's stored state.
