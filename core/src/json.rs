@@ -916,9 +916,10 @@ impl<T: FromJson> FromJson for VecDeque<T> {
     }
 }
 
-fn write_map<'a, T: ToJson + 'a>(
+/// Writes a map's entries as one JSON object.
+pub(crate) fn write_map<'a, T: ToJson + 'a>(
     w: &mut Writer,
-    entries: impl Iterator<Item = (&'a String, &'a T)>,
+    entries: impl Iterator<Item = (&'a str, &'a T)>,
 ) {
     w.begin_object();
     for (key, value) in entries {
@@ -928,37 +929,39 @@ fn write_map<'a, T: ToJson + 'a>(
     w.end_object();
 }
 
+/// Reads a JSON object into a map of any kind.
+pub(crate) fn read_map<T: FromJson, M: Default + Extend<(String, T)>>(
+    r: &mut Reader<'_>,
+) -> Result<M, Error> {
+    let mut map = M::default();
+    r.object(&mut |r, key| {
+        map.extend([(key.to_owned(), T::read_json(r)?)]);
+        Ok(())
+    })?;
+    Ok(map)
+}
+
 impl<T: ToJson> ToJson for BTreeMap<String, T> {
     fn write_json(&self, w: &mut Writer) {
-        write_map(w, self.iter());
+        write_map(w, self.iter().map(|(key, value)| (key.as_str(), value)));
     }
 }
 
 impl<T: FromJson> FromJson for BTreeMap<String, T> {
     fn read_json(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let mut map = BTreeMap::new();
-        r.object(&mut |r, key| {
-            map.insert(key.to_owned(), T::read_json(r)?);
-            Ok(())
-        })?;
-        Ok(map)
+        read_map(r)
     }
 }
 
 impl<T: ToJson, S> ToJson for HashMap<String, T, S> {
     fn write_json(&self, w: &mut Writer) {
-        write_map(w, self.iter());
+        write_map(w, self.iter().map(|(key, value)| (key.as_str(), value)));
     }
 }
 
 impl<T: FromJson, S: BuildHasher + Default> FromJson for HashMap<String, T, S> {
     fn read_json(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let mut map = HashMap::default();
-        r.object(&mut |r, key| {
-            map.insert(key.to_owned(), T::read_json(r)?);
-            Ok(())
-        })?;
-        Ok(map)
+        read_map(r)
     }
 }
 

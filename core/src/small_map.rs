@@ -87,32 +87,28 @@ impl<V> SmallMap<V> {
 impl<V> FromIterator<(String, V)> for SmallMap<V> {
     fn from_iter<I: IntoIterator<Item = (String, V)>>(entries: I) -> Self {
         let mut map = SmallMap::new();
-        for (key, value) in entries {
-            map.insert(key, value);
-        }
+        map.extend(entries);
         map
+    }
+}
+
+impl<V> Extend<(String, V)> for SmallMap<V> {
+    fn extend<I: IntoIterator<Item = (String, V)>>(&mut self, entries: I) {
+        for (key, value) in entries {
+            self.insert(key, value);
+        }
     }
 }
 
 impl<V: ToJson> ToJson for SmallMap<V> {
     fn write_json(&self, w: &mut Writer) {
-        w.begin_object();
-        for (key, value) in &self.entries {
-            w.key(key);
-            value.write_json(w);
-        }
-        w.end_object();
+        json::write_map(w, self.iter());
     }
 }
 
 impl<V: FromJson> FromJson for SmallMap<V> {
     fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
-        let mut map = SmallMap::new();
-        r.object(&mut |r, key| {
-            map.insert(key.to_owned(), V::read_json(r)?);
-            Ok(())
-        })?;
-        Ok(map)
+        json::read_map(r)
     }
 }
 
