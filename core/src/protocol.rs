@@ -169,15 +169,18 @@ crate::json_struct!([E: EventData] StreamResponse<E> { stream, version, events }
 crate::serde_via_json!([E: EventData] StreamResponse<E>);
 
 /// `GET /v1/streams/{stream}/state` response.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StateResponse {
     /// The stream's name.
     pub stream: String,
     /// The version the state reflects.
     pub version: Version,
-    /// The decided state.
-    pub state: Value,
+    /// The decided state, as JSON text.
+    pub state: RawJson,
 }
+
+crate::json_struct!(StateResponse { stream, version, state });
+crate::serde_via_json!(StateResponse);
 
 /// What a raw append expects of the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

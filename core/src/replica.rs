@@ -619,7 +619,6 @@ impl<D: Domain> Replica<D> {
                     current = false;
                 }
             }
-            target.take_changes();
         }
         if current {
             confirmed.streams = saved.streams;

@@ -113,11 +113,12 @@ impl<D: Domain, P: Projection<D>> Table<D, P> {
         self.rows.iter().filter_map(|(key, slot)| Some((key, Self::typed(slot)?)))
     }
 
-    fn insert(&mut self, key: String, row: P::Row) {
+    /// Puts a row under `key`: a change when folded, not when loaded from storage.
+    fn insert(&mut self, key: String, row: P::Row, changed: bool) {
         if !self.removed.is_empty() {
             self.removed.retain(|removed| *removed != key);
         }
-        self.rows.insert(key, Slot { row: Box::new(Some(row)), changed: true });
+        self.rows.insert(key, Slot { row: Box::new(Some(row)), changed });
     }
 }
 
@@ -144,7 +145,7 @@ pub trait DynView<D: Domain> {
     fn get(&self, key: &str) -> Option<RawJson>;
     /// The rows changed since the last call: `(key, Some(row))` or `(key, None)` if removed.
     fn take_changes(&mut self) -> Vec<(String, Option<RawJson>)>;
-    /// Loads a stored row from its JSON text.
+    /// Loads a stored row from its JSON text; a loaded row is not a change.
     fn load(&mut self, key: &str, row: &str) -> Result<(), json::Error>;
     /// Every stored row, listed or not, for saving.
     fn rows(&self) -> Vec<(String, RawJson)>;
@@ -179,7 +180,7 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
             let mut row = None;
             P::apply(&mut row, envelope);
             if let Some(row) = row {
-                self.insert(key, row);
+                self.insert(key, row, true);
             }
             return;
         };
@@ -225,7 +226,7 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
     }
 
     fn load(&mut self, key: &str, row: &str) -> Result<(), json::Error> {
-        self.insert(key.to_owned(), json::from_str(row)?);
+        self.insert(key.to_owned(), json::from_str(row)?, false);
         Ok(())
     }
 

@@ -175,7 +175,6 @@ impl<D: Domain> Batch<D> {
             for (key, row) in tx.rows(view.name(), &keys).await? {
                 view.load(&key, &row)?;
             }
-            view.take_changes();
             writes.views.push((view.name(), view.version()));
         }
         for envelope in &self.events {

@@ -3,9 +3,9 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use annals_core::json::{self, RawJson};
 use annals_core::protocol::CommandRequest;
-use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet, json};
-use serde_json::Value;
+use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet};
 
 use crate::engine::decode_rows;
 use crate::store::postgres::PostgresStore;
@@ -29,9 +29,9 @@ pub trait Hosted: Send + Sync {
         &self,
         stored: &StoredStream,
         events: &[EventRow],
-    ) -> Result<Value, StoreError>;
-    /// The state after the first `version` of `events` (time travel).
-    fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError>;
+    ) -> Result<RawJson, StoreError>;
+    /// The state after the first `version` of `events` (time travel), as JSON.
+    fn state_at(&self, events: &[EventRow], version: Version) -> Result<RawJson, StoreError>;
     /// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`), whose
     /// writer decides this domain's commands.
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>>;
@@ -100,16 +100,16 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
         &self,
         stored: &StoredStream,
         events: &[EventRow],
-    ) -> Result<Value, StoreError> {
+    ) -> Result<RawJson, StoreError> {
         if stored.state_version == D::STATE_VERSION {
-            return Ok(serde_json::from_str(&stored.state)?);
+            return Ok(RawJson::new(stored.state.as_str())?);
         }
         self.state_at(events, stored.version)
     }
 
-    fn state_at(&self, events: &[EventRow], version: Version) -> Result<Value, StoreError> {
+    fn state_at(&self, events: &[EventRow], version: Version) -> Result<RawJson, StoreError> {
         let events = decode_rows::<D>(events)?;
-        Ok(serde_json::from_str(&json::to_string(&StreamState::<D>::at(&events, version).state))?)
+        Ok(json::to_raw(&StreamState::<D>::at(&events, version).state))
     }
 
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>> {

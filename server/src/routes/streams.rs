@@ -1,12 +1,12 @@
 //! One stream: its events, its decided state (at any version), and raw appends (admin).
 
-use annals_core::protocol::AppendRequest;
+use annals_core::json;
+use annals_core::protocol::{AppendRequest, StateResponse};
+use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::events::{events_json, page_limit};
 use super::{AppState, Body, Metrics, Params, Segments, json_text, now_millis};
@@ -77,7 +77,7 @@ async fn state_of(
     caller: Caller,
     Segments(stream): Segments<String>,
     Params(At { at }): Params<At>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     check_name(&stream)?;
     let stored =
@@ -107,7 +107,7 @@ async fn state_of(
         None => (stored.version, state.domain.current_state(&stored, &events)),
     };
     let value = value.map_err(ApiError::internal)?;
-    Ok(Json(json!({ "stream": stream, "version": version, "state": value })))
+    Ok(json_text(json::to_string(&StateResponse { stream, version, state: value })))
 }
 
 async fn append(
