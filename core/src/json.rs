@@ -328,7 +328,13 @@ impl<'a> Reader<'a> {
     /// An error at the reader's position, in the words serde_json used.
     #[cold]
     pub fn error(&self, what: &str) -> Error {
-        let before = &self.text[..self.at.min(self.text.len())];
+        // The position is always on a character's first byte; should it ever not be, the
+        // error still names the character it is in rather than slicing inside it.
+        let mut end = self.at.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &self.text[..end];
         let line = before.matches('\n').count() + 1;
         // 1-based, of the character the reader stopped at; at the end, of the last one.
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1)
@@ -506,6 +512,15 @@ impl<'a> Reader<'a> {
                     let Some(&escape) = bytes.get(self.at) else {
                         return Err(self.syntax("EOF while parsing a string"));
                     };
+                    // An invalid escape is reported at the character after the backslash,
+                    // which may be several bytes long: the reader steps over it only once it
+                    // is known to be one of JSON's (all ASCII).
+                    if !matches!(
+                        escape,
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u'
+                    ) {
+                        return Err(self.syntax("invalid escape"));
+                    }
                     self.at += 1;
                     match escape {
                         b'"' => out.push('"'),
@@ -516,8 +531,7 @@ impl<'a> Reader<'a> {
                         b'n' => out.push('\n'),
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
-                        b'u' => out.push(self.unicode_escape()?),
-                        _ => return Err(self.syntax("invalid escape")),
+                        _ => out.push(self.unicode_escape()?),
                     }
                 }
                 0..=0x1f => return Err(self.syntax("control character found in a string")),
@@ -534,11 +548,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Four hex digits, exactly: no sign, no fewer (`from_str_radix` alone would take `+041`).
     fn hex4(&mut self) -> Result<u32, Error> {
-        let digits =
-            self.text.get(self.at..self.at + 4).ok_or_else(|| self.syntax("invalid escape"))?;
-        let value = u32::from_str_radix(digits, 16).map_err(|_| self.syntax("invalid escape"))?;
-        self.at += 4;
+        let mut value = 0;
+        for _ in 0..4 {
+            let digit = self
+                .bytes()
+                .get(self.at)
+                .and_then(|&byte| char::from(byte).to_digit(16))
+                .ok_or_else(|| self.syntax("invalid escape"))?;
+            value = value * 16 + digit;
+            self.at += 1;
+        }
         Ok(value)
     }
 

@@ -1,11 +1,44 @@
 //! The JSON codec against serde_json, the reference reader: over random JSON values and
 //! random text, annals' reader accepts exactly what serde_json reads into a `Value` (within
 //! the nesting limit), keeps raw values byte for byte, and reads strings and integers to the
-//! same values; the writer's text reads back the same.
+//! same values; the writer's text reads back the same. Whatever the text (any Unicode, near
+//! JSON, a cut-off value), every reader answers with a value or an error and never panics.
 
+use annals_core::inventory::{Inventory, InventoryCommand};
 use annals_core::json::{self, RawJson};
+use annals_core::protocol::{CommandRequest, PullResponse, PushRequest, PushResponse};
+use annals_core::{Envelope, Saved};
 use proptest::prelude::*;
 use serde_json::Value;
+
+/// Reads `text` as every kind of outside data the core takes: it must answer, never panic.
+fn read_everything(text: &str) {
+    let _ = RawJson::new(text);
+    let _ = json::from_str::<String>(text);
+    let _ = json::from_str::<u64>(text);
+    let _ = json::from_str::<i64>(text);
+    let _ = json::from_str::<Vec<RawJson>>(text);
+    let _ = json::from_str::<PushRequest>(text);
+    let _ = json::from_str::<PushResponse>(text);
+    let _ = json::from_str::<PullResponse<annals_core::inventory::InventoryEvent>>(text);
+    let _ = json::from_str::<CommandRequest>(text);
+    let _ = json::from_str::<Envelope>(text);
+    let _ = json::from_str::<InventoryCommand>(text);
+    let _ = json::from_str::<Saved<Inventory>>(text);
+}
+
+/// Any Unicode text, weighted towards JSON's punctuation, escapes and multi-byte characters.
+fn unicode_texts() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        3 => prop::sample::select(vec![
+            "\\", "\\u", "\\u+041", "\\u00", "\\ud83c", "\"", "{", "}", "[", "]", ":",
+            ",", "0", "-1", "1e5", "true", "null", "\u{a0}", "é", "🌀", "\u{10ffff}", "\u{0}",
+        ]).prop_map(str::to_owned),
+        2 => any::<char>().prop_map(String::from),
+        1 => "[\\\\\"{}\\[\\]:,0-9a-z \u{80}-\u{10ffff}]{0,8}",
+    ];
+    prop::collection::vec(pieces, 0..24).prop_map(|pieces| pieces.concat())
+}
 
 /// Random JSON values: every kind, strings with escapes and non-ASCII, integers at the
 /// edges, fractions and exponents, nested a few levels.
@@ -98,6 +131,29 @@ proptest! {
                 prop_assert_eq!(json::from_str::<u64>(&text).ok(), n.as_u64());
             }
             _ => {}
+        }
+    }
+
+    #[test]
+    fn any_text_is_read_or_refused_without_a_panic(text in unicode_texts()) {
+        read_everything(&text);
+    }
+
+    #[test]
+    fn any_string_at_all_is_read_or_refused_without_a_panic(text in any::<String>()) {
+        read_everything(&text);
+    }
+
+    #[test]
+    fn every_truncation_of_json_is_read_or_refused_without_a_panic(value in values()) {
+        let text = serde_json::to_string(&value).expect("a Value writes");
+        for end in (0..text.len()).filter(|&end| text.is_char_boundary(end)) {
+            let cut = &text[..end];
+            read_everything(cut);
+            // A cut inside an array or an object, or a string, is never a whole value.
+            if matches!(value, Value::Array(_) | Value::Object(_) | Value::String(_)) {
+                prop_assert!(RawJson::new(cut).is_err(), "{:?}", cut);
+            }
         }
     }
 

@@ -78,3 +78,82 @@ pub fn pending_ids(replica: &Replica) -> Vec<String> {
         .map(|p| p["id"].as_str().unwrap_or("").to_owned())
         .collect()
 }
+
+/// A small seeded generator for the property tests that run in the browser (proptest's
+/// runner does not run there): the same seed gives the same cases, so a failure repeats.
+pub struct Cases(u64);
+
+impl Cases {
+    pub fn new(seed: u64) -> Self {
+        Cases(seed | 1)
+    }
+
+    /// xorshift64*.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// A character, often one of JSON's punctuation or escapes, or a multi-byte one.
+    pub fn char(&mut self) -> char {
+        const PICKS: &[char] = &[
+            '\\',
+            '"',
+            '{',
+            '}',
+            '[',
+            ']',
+            ':',
+            ',',
+            '0',
+            '9',
+            '-',
+            'e',
+            'u',
+            'n',
+            ' ',
+            '\n',
+            '\u{0}',
+            '\u{a0}',
+            'é',
+            '✓',
+            '🌀',
+            '\u{10ffff}',
+        ];
+        if self.below(3) == 0 {
+            char::from_u32(self.next() as u32 % 0x11_0000).unwrap_or('\u{fffd}')
+        } else {
+            PICKS[self.below(PICKS.len())]
+        }
+    }
+
+    /// Up to `len` characters from [`Cases::char`].
+    pub fn text(&mut self, len: usize) -> String {
+        let len = self.below(len + 1);
+        (0..len).map(|_| self.char()).collect()
+    }
+
+    /// `text` with a few random edits: characters inserted, replaced or removed.
+    pub fn mutate(&mut self, text: &str) -> String {
+        let mut chars: Vec<char> = text.chars().collect();
+        for _ in 0..1 + self.below(3) {
+            let at = self.below(chars.len() + 1);
+            match self.below(3) {
+                0 => chars.insert(at, self.char()),
+                1 if at < chars.len() => chars[at] = self.char(),
+                _ if at < chars.len() => {
+                    let end = (at + 1 + self.below(8)).min(chars.len());
+                    chars.drain(at..end);
+                }
+                _ => chars.push(self.char()),
+            }
+        }
+        chars.into_iter().collect()
+    }
+}
