@@ -51,6 +51,10 @@ pub enum Command {
         /// An origin allowed to call the API from a browser (repeat for more); none by default.
         #[arg(long, env = "ANNALS_CORS_ORIGIN", value_delimiter = ',')]
         cors_origin: Vec<String>,
+        /// A host name to answer to besides loopback ones, as a proxy in front sends it
+        /// (repeat for more). With a secret, naming any makes them the only ones answered.
+        #[arg(long, env = "ANNALS_ALLOWED_HOST", value_delimiter = ',')]
+        allowed_host: Vec<String>,
     },
     /// Write a tenant's log to a file (or stdout) as NDJSON, one envelope per line.
     Export {

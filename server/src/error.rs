@@ -23,6 +23,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// 403: the token lacks the scope the endpoint needs.
     Forbidden(String),
+    /// 403: the request comes from a web origin this server does not accept.
+    ForbiddenOrigin(String),
     /// 404: no such stream, view or row.
     NotFound {
         /// Stable snake_case code.
@@ -41,6 +43,11 @@ pub enum ApiError {
     },
     /// 413: the body or batch is too large.
     TooLarge(String),
+    /// 415: a body that is not declared `application/json`.
+    UnsupportedMediaType(String),
+    /// 421: a Host this server does not answer to (DNS rebinding, or a proxy not named with
+    /// `--allowed-host`).
+    MisdirectedHost(String),
     /// 429: too many open subscriptions for one token.
     TooMany(String),
     /// 503: storage failed; the cause is logged with the request id, never sent.
@@ -76,6 +83,9 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message),
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", message),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message),
+            ApiError::ForbiddenOrigin(message) => {
+                (StatusCode::FORBIDDEN, "forbidden_origin", message)
+            }
             ApiError::NotFound { code, message } => (StatusCode::NOT_FOUND, code, message),
             ApiError::MethodNotAllowed(message) => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
@@ -87,6 +97,12 @@ impl IntoResponse for ApiError {
                 (StatusCode::CONFLICT, "wrong_expected_version", message)
             }
             ApiError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
+            ApiError::UnsupportedMediaType(message) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+            }
+            ApiError::MisdirectedHost(message) => {
+                (StatusCode::MISDIRECTED_REQUEST, "forbidden_host", message)
+            }
             ApiError::TooMany(message) => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_subscriptions", message)
             }

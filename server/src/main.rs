@@ -86,6 +86,7 @@ fn run(cli: Cli) -> Result<(), String> {
             max_body,
             max_subscriptions,
             cors_origin,
+            allowed_host,
         } => {
             if auth_secret.is_none() && !listen.ip().is_loopback() {
                 return Err(format!(
@@ -106,7 +107,12 @@ fn run(cli: Cli) -> Result<(), String> {
                     tracing::warn!("local mode: no --auth-secret, single tenant \"default\", loopback only");
                 }
                 tracing::info!(address = %listen, domain = domain.name(), database = %storage.database, "serving");
-                let limits = Limits { body: max_body, subscriptions: max_subscriptions, cors_origins: cors_origin };
+                let limits = Limits {
+                    body: max_body,
+                    subscriptions: max_subscriptions,
+                    cors_origins: cors_origin,
+                    allowed_hosts: allowed_host,
+                };
                 let state = annals_server::state(store, domain, auth_secret.as_deref().map(Keys::new), limits);
                 let mut app = annals_server::app(state);
                 if let Some(dir) = r#static {

@@ -4,6 +4,7 @@ mod app;
 mod commands;
 mod cors;
 mod events;
+mod guard;
 mod health;
 mod openapi;
 mod streams;
@@ -37,11 +38,19 @@ pub struct Limits {
     pub subscriptions: usize,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// Host names served besides loopback ones in local mode; in token mode, when not
+    /// empty, the only names served.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { body: 1024 * 1024, subscriptions: 64, cors_origins: Vec::new() }
+        Limits {
+            body: 1024 * 1024,
+            subscriptions: 64,
+            cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+        }
     }
 }
 
@@ -98,7 +107,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
+        .layer(cors::layer(&state.limits.cors_origins))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
 
@@ -151,6 +161,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        // Only JSON declared as such: a page on another site can send text/plain or a form
+        // without a preflight, but never application/json.
+        let declared = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let media_type = declared.map(|v| v.split(';').next().unwrap_or("").trim());
+        if !media_type.is_some_and(|m| m.eq_ignore_ascii_case("application/json")) {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "The body must be sent with Content-Type: application/json, not {}.",
+                declared.map_or("none".to_owned(), |v| format!("{v:?}"))
+            )));
+        }
         let bytes = Bytes::from_request(request, state).await.map_err(|err: BytesRejection| {
             if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge("The body is larger than this server accepts.".to_owned())

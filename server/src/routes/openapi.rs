@@ -62,7 +62,7 @@ pub fn document() -> Value {
                 "summary": "Push a batch of at most 1000 commands; each is decided by the domain's rules. Retrying a command id returns its first result.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["commands"], "properties": { "commands": { "type": "array", "maxItems": 1000, "items": r("Command") } } } } } },
                 "responses": { "200": ok(json!({ "type": "object", "properties": { "results": { "type": "array", "items": r("CommandResult") }, "head": { "type": "integer" } } })),
-                    "400": error("Bad body or unknown command type"), "401": error("No valid token"), "403": error("Missing write scope"), "413": error("Body or batch too large") } } },
+                    "400": error("Bad body or unknown command type"), "401": error("No valid token"), "403": error("Missing write scope, or forbidden_origin"), "413": error("Body or batch too large"), "415": error("unsupported_media_type: the body is not sent as application/json"), "421": error("forbidden_host: a Host this server does not answer to") } } },
             "/v1/events": { "get": {
                 "summary": "The tenant's global log after a position.",
                 "parameters": [query("after", "Position to read after (default 0)"), query("limit", "At most this many events (1-10000, default 1000)")],
@@ -90,7 +90,7 @@ pub fn document() -> Value {
                     "expected_version": { "oneOf": [{ "type": "integer" }, { "type": "string", "enum": ["any", "no_stream", "exists"] }] },
                     "events": { "type": "array", "items": r("NewEvent") } } } } } },
                 "responses": { "200": ok(json!({ "type": "object", "properties": { "first_version": { "type": "integer" }, "last_version": { "type": "integer" }, "positions": { "type": "array", "items": { "type": "integer" } } } })),
-                    "400": error("Bad body or unknown event type"), "401": error("No valid token"), "403": error("Missing admin scope"), "409": error("wrong_expected_version, with expected and actual"), "413": error("Body too large") } } },
+                    "400": error("Bad body or unknown event type"), "401": error("No valid token"), "403": error("Missing admin scope, or forbidden_origin"), "409": error("wrong_expected_version, with expected and actual"), "413": error("Body too large"), "415": error("unsupported_media_type: the body is not sent as application/json"), "421": error("forbidden_host: a Host this server does not answer to") } } },
             "/v1/views/{name}": { "get": {
                 "summary": "A read model, with the log position it reflects.",
                 "parameters": [path("name")],

@@ -274,7 +274,8 @@ impl Api {
                 for (name, value) in &all {
                     request = request.header(*name, *value);
                 }
-                if body.is_some() {
+                let given = all.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                if body.is_some() && !given {
                     request = request.header("content-type", "application/json");
                 }
                 let body = axum::body::Body::from(body.unwrap_or_default().to_vec());
