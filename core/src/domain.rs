@@ -98,7 +98,7 @@ pub type Change<E> = (String, E);
 ///
 /// Business rules live only in [`decide`](Domain::decide); [`evolve`](Domain::evolve) only folds.
 pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
-    /// The domain's name as the package and the server know it, e.g. `"inventory"`.
+    /// The domain's name as the package and the server know it, e.g. `"todo"`.
     const NAME: &'static str;
     /// The category of the domain's streams, e.g. `"item"`.
     const CATEGORY: &'static str;
@@ -131,19 +131,6 @@ pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
 
     /// The domain's read models, empty.
     fn views() -> Vec<Box<dyn DynView<Self>>>;
-}
-
-/// Trimmed text of 1 to `max` characters.
-pub(crate) fn text(value: &str, max: usize, code: &str, what: &str) -> Result<String, Rejection> {
-    let value = value.trim();
-    let length = value.chars().count();
-    if length == 0 || length > max {
-        return Err(Rejection::new(
-            code,
-            format!("{what} must be 1 to {max} characters, not {length}."),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 /// Declares a domain's command enum: one variant per command type, each wrapping a payload

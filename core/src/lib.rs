@@ -7,7 +7,7 @@
 //! - [`Replica`]: the client's confirmed state plus optimistic pending commands, rebased when
 //!   the server's events arrive.
 //! - [`protocol`]: the HTTP API's messages.
-//! - [`inventory`] and [`bank`]: the two domains.
+//! - [`testing`]: given/when/then for deciders.
 //!
 //! The crate does no I/O and reads no clock: ids and times come in with each command, so a
 //! replay gives the same result everywhere. It builds for `wasm32-unknown-unknown`.
@@ -23,8 +23,6 @@ mod small_map;
 mod stream;
 mod view;
 
-pub mod bank;
-pub mod inventory;
 pub mod protocol;
 pub mod testing;
 

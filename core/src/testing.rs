@@ -1,17 +1,60 @@
 //! Given/when/then tests for deciders, so tests read like the rules.
 //!
 //! ```
-//! use annals_core::inventory::*;
-//! use annals_core::testing::given;
-//! use annals_core::{stream_name, Uuid};
+//! use annals_core::testing::{given, given_no_events};
+//! use annals_core::{Change, Domain, DynView, Rejection, Uuid, commands, events, json_struct};
+//! use annals_core::{no_upcast, stream_name};
 //!
-//! let item = Uuid::from_u128(1);
-//! let stream = stream_name("item", &item);
-//! given::<Inventory>([
-//!     (&stream, InventoryEvent::ItemAdded(ItemAdded { name: "Milk".into(), unit: "l".into(), reorder_level: 2 })),
-//! ])
-//! .when(InventoryCommand::ConsumeStock(ConsumeStock { item, site: "north".into(), qty: 1 }))
-//! .then_reject("insufficient_stock");
+//! #[derive(Clone, Debug, PartialEq)]
+//! pub struct Ring { pub bell: Uuid }
+//! json_struct!(Ring { bell });
+//! commands! { pub enum BellCommand { Ring } }
+//!
+//! #[derive(Clone, Debug, PartialEq)]
+//! pub struct Rang {}
+//! json_struct!(Rang {});
+//! events! { pub enum BellEvent { Rang = 1 } upcast: no_upcast }
+//!
+//! /// A bell rings at most twice.
+//! #[derive(Clone, Debug, Default, PartialEq)]
+//! pub struct Bells;
+//!
+//! impl Domain for Bells {
+//!     const NAME: &'static str = "bells";
+//!     const CATEGORY: &'static str = "bell";
+//!     const STATE_VERSION: u32 = 1;
+//!     type Command = BellCommand;
+//!     type Event = BellEvent;
+//!     type State = u64;
+//!
+//!     fn streams(BellCommand::Ring(c): &BellCommand) -> Vec<String> {
+//!         vec![stream_name("bell", &c.bell)]
+//!     }
+//!     fn decide(BellCommand::Ring(c): &BellCommand, states: &[&u64]) -> Result<Vec<Change<BellEvent>>, Rejection> {
+//!         if *states[0] >= 2 {
+//!             return Err(Rejection::new("worn_out", "This bell has rung twice."));
+//!         }
+//!         Ok(vec![(stream_name("bell", &c.bell), BellEvent::Rang(Rang {}))])
+//!     }
+//!     fn evolve(rings: &mut u64, _: &BellEvent) {
+//!         *rings += 1;
+//!     }
+//!     fn compensate(_: &BellCommand, _: &[&u64]) -> Option<BellCommand> {
+//!         None
+//!     }
+//!     fn views() -> Vec<Box<dyn DynView<Self>>> {
+//!         Vec::new()
+//!     }
+//! }
+//!
+//! let bell = Uuid::from_u128(1);
+//! let stream = stream_name("bell", &bell);
+//! given_no_events::<Bells>()
+//!     .when(BellCommand::Ring(Ring { bell }))
+//!     .then_expect([(&stream, BellEvent::Rang(Rang {}))]);
+//! given::<Bells>([(&stream, BellEvent::Rang(Rang {})), (&stream, BellEvent::Rang(Rang {}))])
+//!     .when(BellCommand::Ring(Ring { bell }))
+//!     .then_reject("worn_out");
 //! ```
 
 use std::collections::HashMap;

@@ -1,4 +1,5 @@
-//! The command line: `annals-server serve | token`, configured by flags or ANNALS_* variables.
+//! The command line: `serve | export | import | rebuild | token`, configured by flags or
+//! `ANNALS_*` variables, for whichever domains a [`Server`](crate::Server) hosts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,9 +21,10 @@ pub struct Storage {
     /// The database: sqlite://PATH (embedded, the default) or postgres://...
     #[arg(long, env = "ANNALS_DATABASE", default_value = "sqlite://annals.db")]
     pub database: String,
-    /// The domain whose rules decide commands: inventory or bank.
-    #[arg(long, env = "ANNALS_DOMAIN", default_value = "inventory")]
-    pub domain: String,
+    /// The domain whose rules decide commands, when the server hosts several (the first by
+    /// default).
+    #[arg(long, env = "ANNALS_DOMAIN")]
+    pub domain: Option<String>,
 }
 
 /// The subcommands.

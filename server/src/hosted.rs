@@ -8,7 +8,9 @@ use annals_core::protocol::CommandRequest;
 use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet};
 
 use crate::engine::decode_rows;
+#[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{BoxFuture, EventRow, Store, StoreError, StoredStream};
 
@@ -57,13 +59,17 @@ impl<D> Default for Host<D> {
     }
 }
 
-/// The domain named `name`, if annals knows it.
-pub fn by_name(name: &str) -> Option<Arc<dyn Hosted>> {
-    match name {
-        "inventory" => Some(Arc::new(Host::<annals_core::inventory::Inventory>::default())),
-        "bank" => Some(Arc::new(Host::<annals_core::bank::Bank>::default())),
-        _ => None,
-    }
+/// The database URLs this build opens (its cargo features `sqlite` and `postgres`).
+const SUPPORTED: &str = match (cfg!(feature = "sqlite"), cfg!(feature = "postgres")) {
+    (true, true) => "sqlite://PATH or postgres://...",
+    (true, false) => "sqlite://PATH only (without the postgres feature)",
+    (false, true) => "postgres://... only (without the sqlite feature)",
+    (false, false) => "no database: enable the sqlite or postgres feature",
+};
+
+/// The domain `D`, hosted.
+pub fn host<D: Domain + Send + Sync>() -> Arc<dyn Hosted> {
+    Arc::new(Host::<D>::default())
 }
 
 impl<D: Domain + Send + Sync> Hosted for Host<D> {
@@ -114,14 +120,17 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
 
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>> {
         Box::pin(async move {
+            #[cfg(feature = "sqlite")]
             if let Some(path) = sqlite::path_of(url) {
                 return Ok(SqliteStore::open::<D>(path)? as Arc<dyn Store>);
             }
+            #[cfg(feature = "postgres")]
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 return Ok(PostgresStore::open::<D>(url).await? as Arc<dyn Store>);
             }
             Err(StoreError(format!(
-                "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
+                "unsupported database URL {url:?}: this server was built for {}",
+                SUPPORTED
             )))
         })
     }

@@ -1,8 +1,20 @@
-//! annals-server: the HTTP API of annals over SQLite (embedded) or PostgreSQL.
+//! annals-server: the HTTP API of annals over SQLite (embedded) or PostgreSQL, for any domain.
 //!
 //! Every command is decided again here with the same annals-core rules the browser ran; the
 //! store appends its events with gap-free positions and updates the read models in the same
-//! transaction. `main.rs` parses the command line and calls [`serve`].
+//! transaction.
+//!
+//! A server for your own domain is one line, and keeps the whole command line (`serve`,
+//! `export`, `import`, `rebuild`, `token`, every flag and `ANNALS_*` variable):
+//!
+//! ```no_run
+//! # use annals_core::Domain;
+//! # fn demo<Todo: Domain + Send + Sync>() -> std::process::ExitCode {
+//! annals_server::main::<Todo>()
+//! # }
+//! ```
+//!
+//! [`app`] and [`run`] serve a router in-process, for tests and for programs of your own.
 
 pub mod admin;
 pub mod auth;
@@ -11,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod hosted;
 pub mod routes;
+mod server;
 pub mod store;
 
 use std::future::Future;
@@ -21,6 +34,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use routes::{AppState, Limits, Metrics};
+pub use server::{Server, main};
 
 /// The application: the API router over `state`.
 pub fn app(state: AppState) -> Router {

@@ -74,9 +74,9 @@ pub const DOMAINS: &[&str] = &[
 pub fn for_domain(name: &str) -> Result<Box<dyn Engine>, AnnalsError> {
     match name {
         #[cfg(feature = "inventory")]
-        "inventory" => Ok(Box::new(Replica::<annals_core::inventory::Inventory>::new())),
+        "inventory" => Ok(Box::new(Replica::<annals_inventory::Inventory>::new())),
         #[cfg(feature = "bank")]
-        "bank" => Ok(Box::new(Replica::<annals_core::bank::Bank>::new())),
+        "bank" => Ok(Box::new(Replica::<annals_bank::Bank>::new())),
         other => Err(AnnalsError::new(
             "unknown_domain",
             format!(

@@ -2,8 +2,8 @@
 //! doubling a command. Runs natively: merging is plain data.
 
 #![cfg(not(target_arch = "wasm32"))]
-use annals_core::inventory::{AddItem, Inventory, InventoryCommand, ReceiveStock};
 use annals_core::{Replica, Uuid, meta};
+use annals_inventory::{AddItem, Inventory, InventoryCommand, ReceiveStock};
 use annals_wasm::merge;
 
 fn id(n: u128) -> Uuid {

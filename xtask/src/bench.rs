@@ -32,7 +32,7 @@ pub fn bench(args: &[String]) -> Result {
         "build",
         "--release",
         "-p",
-        "annals-server",
+        util::SERVER_PACKAGE,
         "-p",
         "annals-bench",
     ]))?;

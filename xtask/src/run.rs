@@ -31,7 +31,7 @@ pub fn run(args: &[String]) -> Result {
     build_package_and_app()?;
 
     let mut command = util::cargo();
-    command.args(["run", "--release", "-p", "annals-server", "--", "serve"]);
+    command.args(["run", "--release", "-p", util::SERVER_PACKAGE, "--", "serve"]);
     // The defaults give way to the same setting passed through or set in the environment.
     if !overrides(passed, "--listen") && std::env::var_os("ANNALS_LISTEN").is_none() {
         command.args(["--listen", LISTEN]);

@@ -81,6 +81,21 @@ fn run_steps(steps: &mut Steps) -> Result {
         ]))
     })?;
     steps.run("annals-core dependencies", check_core_dependencies)?;
+    if root.join("server").is_dir() {
+        steps.run("annals-server with one database (cargo features)", || {
+            for feature in ["sqlite", "postgres"] {
+                util::run(util::cargo().args([
+                    "check",
+                    "-p",
+                    "annals-server",
+                    "--no-default-features",
+                    "--features",
+                    feature,
+                ]))?;
+            }
+            Ok(())
+        })?;
+    }
     // Plain `cargo test` (not `--all-targets`) so doc tests run too.
     steps.run("tests", || util::run(util::cargo().args(["test", "--workspace"])))?;
     if root.join("wasm").is_dir() {

@@ -129,3 +129,6 @@ pub fn human(duration: Duration) -> String {
         format!("{}m {:02}s", whole / 60, whole % 60)
     }
 }
+
+/// The package whose binary is `annals-server` for the example domains (examples/server).
+pub const SERVER_PACKAGE: &str = "annals-example-server";

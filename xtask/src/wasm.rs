@@ -226,7 +226,7 @@ pub fn test_node() -> Result {
     let root = util::root();
     let tests = root.join("wasm/tests-node");
     util::run(util::command("npm").current_dir(&tests).args(["ci", "--no-audit", "--no-fund"]))?;
-    util::run(util::cargo().args(["build", "-p", "annals-server"]))?;
+    util::run(util::cargo().args(["build", "-p", util::SERVER_PACKAGE]))?;
     let server = util::target_dir().join("debug/annals-server");
 
     let packs = util::target_dir().join("annals-pack");

@@ -25,7 +25,7 @@ pub fn dist() -> PathBuf {
 /// a fresh SQLite file and opens the app in headless Chromium.
 pub fn test_e2e() -> Result {
     let root = util::root();
-    util::run(util::cargo().args(["build", "-p", "annals-server"]))?;
+    util::run(util::cargo().args(["build", "-p", util::SERVER_PACKAGE]))?;
     let e2e = root.join("www/e2e");
     let mut files: Vec<String> = std::fs::read_dir(&e2e)
         .or_else(|e| fail(format!("cannot read {}: {e}", e2e.display())))?

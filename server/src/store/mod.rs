@@ -5,7 +5,9 @@
 //! commands with annals-core against state read under the tenant's lock, so positions are
 //! assigned in commit order with no gaps, and read models change in the same transaction.
 
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::collections::{HashMap, VecDeque};
@@ -36,12 +38,14 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         StoreError(format!("sqlite: {err}"))
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
         StoreError(format!("postgres: {err}"))

@@ -1,13 +1,13 @@
 //! The bank's decider: the rules for each command, and the fold of its events.
 
-use uuid::Uuid;
+use annals_core::Uuid;
 
 use super::commands::*;
 use super::events::*;
 use super::views::{Balances, Statement};
-use crate::domain::text;
-use crate::view::{DynView, Table};
-use crate::{Change, Domain, Rejection, stream_name};
+
+use annals_core::{Change, Domain, Rejection, stream_name};
+use annals_core::{DynView, Table};
 
 /// The bank domain. Its streams are `account-<uuid>`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,7 +26,7 @@ pub struct Account {
     pub closed: bool,
 }
 
-crate::json_struct!(Account { owner, balance, limit, closed });
+annals_core::json_struct!(Account { owner, balance, limit, closed });
 
 impl Account {
     /// Whether `amount` may leave the account: the balance may fall to exactly `-limit`.
@@ -254,4 +254,17 @@ fn reference(reference: &str) -> Result<String, Rejection> {
         ));
     }
     Ok(reference.to_owned())
+}
+
+/// Trimmed text of 1 to `max` characters, or a rejection with `code`.
+fn text(value: &str, max: usize, code: &str, what: &str) -> Result<String, Rejection> {
+    let value = value.trim();
+    let length = value.chars().count();
+    if length == 0 || length > max {
+        return Err(Rejection::new(
+            code,
+            format!("{what} must be 1 to {max} characters, not {length}."),
+        ));
+    }
+    Ok(value.to_owned())
 }

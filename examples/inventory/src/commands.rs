@@ -1,8 +1,8 @@
 //! What users of the inventory ask for.
 
-use uuid::Uuid;
+use annals_core::Uuid;
 
-use crate::commands;
+use annals_core::commands;
 
 commands! {
     /// An inventory command; on the wire `{"type": "ConsumeStock", "data": {...}}`.
@@ -29,7 +29,7 @@ pub struct AddItem {
     pub reorder_level: i64,
 }
 
-crate::json_struct!(AddItem { item, name, unit = each(), reorder_level = Default::default() });
+annals_core::json_struct!(AddItem { item, name, unit = each(), reorder_level = Default::default() });
 
 fn each() -> String {
     "each".to_owned()
@@ -44,7 +44,7 @@ pub struct RenameItem {
     pub name: String,
 }
 
-crate::json_struct!(RenameItem { item, name });
+annals_core::json_struct!(RenameItem { item, name });
 
 /// Stock arrived at a site.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +59,7 @@ pub struct ReceiveStock {
     pub note: Option<String>,
 }
 
-crate::json_struct!(ReceiveStock { item, site, qty, note });
+annals_core::json_struct!(ReceiveStock { item, site, qty, note });
 
 /// Stock was used at a site.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,7 +72,7 @@ pub struct ConsumeStock {
     pub qty: i64,
 }
 
-crate::json_struct!(ConsumeStock { item, site, qty });
+annals_core::json_struct!(ConsumeStock { item, site, qty });
 
 /// A stocktake: the counted quantity replaces what the site held.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,7 +85,7 @@ pub struct CountStock {
     pub counted: i64,
 }
 
-crate::json_struct!(CountStock { item, site, counted });
+annals_core::json_struct!(CountStock { item, site, counted });
 
 /// Stop tracking an item; its history stays.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,4 +94,4 @@ pub struct RetireItem {
     pub item: Uuid,
 }
 
-crate::json_struct!(RetireItem { item });
+annals_core::json_struct!(RetireItem { item });

@@ -1,33 +1,82 @@
-//! `annals-server`: parse the command line, open storage, serve.
+//! [`Server`]: a program serving one or more domains, with the whole command line of
+//! `annals-server` (`serve`, `export`, `import`, `rebuild`, `token`).
 
+use std::ffi::OsString;
 use std::process::ExitCode;
-
-use annals_server::auth::{Claims, Keys, Scope};
 use std::sync::Arc;
 
-use annals_server::cli::{Cli, Command, Storage};
-use annals_server::store::Store;
-use annals_server::{Limits, admin, hosted};
+use annals_core::Domain;
 use clap::Parser;
 use tokio::net::TcpListener;
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "annals_server=info".into()),
-        )
-        .init();
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("annals-server: {message}");
-            ExitCode::FAILURE
+use crate::auth::{Claims, Keys, Scope};
+use crate::cli::{Cli, Command, Storage};
+use crate::hosted::{self, Hosted};
+use crate::store::Store;
+use crate::{Limits, admin};
+
+/// A server program for the domains it is given: a user's `main` is one line.
+///
+/// ```no_run
+/// # use annals_core::Domain;
+/// # fn demo<Todo: Domain + Send + Sync, Notes: Domain + Send + Sync>() -> std::process::ExitCode {
+/// // One domain:
+/// annals_server::main::<Todo>()
+/// # ;
+/// // Several, chosen with `--domain` (the first by default):
+/// annals_server::Server::new().domain::<Todo>().domain::<Notes>().main()
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Server {
+    domains: Vec<Arc<dyn Hosted>>,
+}
+
+/// Serves the one domain `D` with the whole command line; for a binary's `main`.
+pub fn main<D: Domain + Send + Sync>() -> ExitCode {
+    Server::new().domain::<D>().main()
+}
+
+impl Server {
+    /// A server with no domain yet.
+    pub fn new() -> Self {
+        Server::default()
+    }
+
+    /// Hosts `D` too; its [`Domain::NAME`] selects it with `--domain`.
+    pub fn domain<D: Domain + Send + Sync>(mut self) -> Self {
+        self.domains.push(hosted::host::<D>());
+        self
+    }
+
+    /// Parses the process's arguments, runs the command, and reports any failure on stderr.
+    pub fn main(self) -> ExitCode {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "annals_server=info".into()),
+            )
+            .init();
+        match self.run(std::env::args_os()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("annals-server: {message}");
+                ExitCode::FAILURE
+            }
         }
+    }
+
+    /// Runs the command `args` name (the first being the program's name). `--help` and
+    /// argument errors print and exit, as command lines do.
+    pub fn run<I: IntoIterator<Item = T>, T: Into<OsString> + Clone>(
+        self,
+        args: I,
+    ) -> Result<(), String> {
+        run(Cli::parse_from(args), &self.domains)
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
     match cli.command {
         Command::Token { auth_secret, sub, tenant, scopes, ttl } => {
             let scopes = scopes
@@ -35,12 +84,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map(|s| serde_json::from_value::<Scope>(s.trim().into()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| "scopes are read, write and admin".to_owned())?;
-            let exp = annals_server::routes::now_millis() / 1000 + ttl;
+            let exp = crate::routes::now_millis() / 1000 + ttl;
             println!("{}", Keys::new(&auth_secret).mint(&Claims { sub, tenant, scopes, exp }));
             Ok(())
         }
         Command::Export { storage, tenant, output } => block_on(async move {
-            let store = open(&storage).await?;
+            let store = open(&storage, domains).await?;
             let mut out: Box<dyn std::io::Write> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)
@@ -53,7 +102,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }),
         Command::Import { storage, tenant, input } => block_on(async move {
-            let store = open(&storage).await?;
+            let store = open(&storage, domains).await?;
             let mut input: Box<dyn std::io::BufRead> = match &input {
                 Some(path) => Box::new(std::io::BufReader::new(
                     std::fs::File::open(path)
@@ -66,7 +115,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }),
         Command::Rebuild { storage, tenant } => block_on(async move {
-            let store = open(&storage).await?;
+            let store = open(&storage, domains).await?;
             let tenants = match tenant {
                 Some(tenant) => vec![tenant],
                 None => store.tenants().await.map_err(|e| e.to_string())?,
@@ -93,9 +142,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     "refusing to listen on {listen} without --auth-secret: local mode serves loopback only"
                 ));
             }
-            let domain = hosted::by_name(&storage.domain).ok_or_else(|| {
-                format!("unknown domain {:?}: use inventory or bank", storage.domain)
-            })?;
+            let domain = domain(&storage, domains)?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
                 let store = domain
@@ -113,12 +160,12 @@ fn run(cli: Cli) -> Result<(), String> {
                     cors_origins: cors_origin,
                     allowed_hosts: allowed_host,
                 };
-                let state = annals_server::state(store, domain, auth_secret.as_deref().map(Keys::new), limits);
-                let mut app = annals_server::app(state);
+                let state = crate::state(store, domain, auth_secret.as_deref().map(Keys::new), limits);
+                let mut app = crate::app(state);
                 if let Some(dir) = r#static {
-                    app = annals_server::routes::with_static(app, dir);
+                    app = crate::routes::with_static(app, dir);
                 }
-                annals_server::run(listener, app, shutdown()).await.map_err(|e| e.to_string())
+                crate::run(listener, app, shutdown()).await.map_err(|e| e.to_string())
             })
         }
     }
@@ -129,13 +176,21 @@ fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> Resu
     runtime.block_on(work)
 }
 
-fn domain(storage: &Storage) -> Result<Arc<dyn hosted::Hosted>, String> {
-    hosted::by_name(&storage.domain)
-        .ok_or_else(|| format!("unknown domain {:?}: use inventory or bank", storage.domain))
+/// The hosted domain `--domain` names, or the first.
+fn domain(storage: &Storage, domains: &[Arc<dyn Hosted>]) -> Result<Arc<dyn Hosted>, String> {
+    let names = || domains.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ");
+    let found = match &storage.domain {
+        Some(name) => domains.iter().find(|d| d.name() == name),
+        None => domains.first(),
+    };
+    found.cloned().ok_or_else(|| match &storage.domain {
+        Some(name) => format!("unknown domain {name:?}: this server hosts {}", names()),
+        None => "this server hosts no domain: give Server::domain one".to_owned(),
+    })
 }
 
-async fn open(storage: &Storage) -> Result<Arc<dyn Store>, String> {
-    domain(storage)?
+async fn open(storage: &Storage, domains: &[Arc<dyn Hosted>]) -> Result<Arc<dyn Store>, String> {
+    domain(storage, domains)?
         .open(&storage.database)
         .await
         .map_err(|e| format!("cannot open {}: {e}", storage.database))

@@ -1,13 +1,13 @@
 //! The inventory's decider: the rules for each command, and the fold of its events.
 
-use uuid::Uuid;
+use annals_core::Uuid;
 
 use super::commands::*;
 use super::events::*;
 use super::views::{Activity, History, LowStock, Stock};
-use crate::domain::text;
-use crate::view::{DynView, Table};
-use crate::{Change, Domain, Rejection, SmallMap, stream_name};
+
+use annals_core::{Change, Domain, Rejection, SmallMap, stream_name};
+use annals_core::{DynView, Table};
 
 /// The inventory domain. Its streams are `item-<uuid>`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,7 +28,7 @@ pub struct Item {
     pub retired: bool,
 }
 
-crate::json_struct!(Item { name, unit, reorder_level, stock, retired });
+annals_core::json_struct!(Item { name, unit, reorder_level, stock, retired });
 
 impl Item {
     /// Units held at `site`.
@@ -236,4 +236,17 @@ fn at_least(min: i64, value: i64, what: &str) -> Result<i64, Rejection> {
         ));
     }
     Ok(value)
+}
+
+/// Trimmed text of 1 to `max` characters, or a rejection with `code`.
+fn text(value: &str, max: usize, code: &str, what: &str) -> Result<String, Rejection> {
+    let value = value.trim();
+    let length = value.chars().count();
+    if length == 0 || length > max {
+        return Err(Rejection::new(
+            code,
+            format!("{what} must be 1 to {max} characters, not {length}."),
+        ));
+    }
+    Ok(value.to_owned())
 }

@@ -1,16 +1,17 @@
 //! Golden fixtures of stored events (SPEC section 2): every event type of both domains at its
 //! current schema, and every older schema, must still load from
-//! `tests/fixtures/<domain>/<Type>.v<schema>.json`; current ones must write back the same JSON.
+//! `examples/<domain>/tests/fixtures/<Type>.v<schema>.json`; current ones must write back the
+//! same JSON.
 //! Then the decode errors, command decoding, and the envelope's wire shape.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use annals_core::bank::*;
-use annals_core::inventory::*;
+use annals_bank::*;
 use annals_core::testing::raw;
 use annals_core::{CommandData, Envelope, EventData, Uuid, ViewSet, meta};
+use annals_inventory::*;
 use serde_json::{Value, json};
 
 /// The item of the inventory fixtures.
@@ -47,9 +48,14 @@ struct Fixture {
     json: Value,
 }
 
+/// Where the example `domain` keeps its fixtures.
+fn fixtures_of(domain: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(domain).join("tests/fixtures")
+}
+
 /// Every fixture of `domain`, in file name order; a new file is picked up by itself.
 fn fixtures(domain: &str) -> Vec<Fixture> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(domain);
+    let dir = fixtures_of(domain);
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{dir:?}: {err}"));
     let mut paths: Vec<_> =
         entries.map(|entry| entry.expect("a readable directory entry").path()).collect();
@@ -207,8 +213,7 @@ fn every_bank_fixture_loads_and_current_ones_write_back_the_same_json() {
 
 #[test]
 fn an_item_added_under_schema_1_still_loads_into_stock_as_each_with_no_reorder_level() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory/ItemAdded.v1.json");
+    let path = fixtures_of("inventory").join("ItemAdded.v1.json");
     let old = fixture(&path);
     assert_eq!(old.json["data"], json!({ "item_name": "Milk" }));
     let envelope: Envelope<InventoryEvent> =

@@ -18,3 +18,8 @@ pub use rules::{Inventory, Item};
 pub use views::{
     ACTIVITY_LENGTH, Activity, ActivityEntry, HISTORY_POINTS, History, LowStock, Stock, StockRow,
 };
+
+/// The README's example, run as a test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct Readme;

@@ -2,14 +2,14 @@
 //! refuses, moves to rejected with its reason, and the commands queued around it carry on; a
 //! page of the log that ends inside a command refuses nothing.
 
-use annals_core::bank::{Bank, BankCommand, Deposit, OpenAccount, Transfer, Withdraw};
-use annals_core::inventory::{
-    AddItem, ConsumeStock, Inventory, InventoryCommand, ReceiveStock, RenameItem,
-};
+use annals_bank::{Bank, BankCommand, Deposit, OpenAccount, Transfer, Withdraw};
 use annals_core::protocol::CommandResult;
 use annals_core::{
     CommandData, Domain, MemoryLog, Rebased, Rejected, Rejection, Replica, Status, StreamState,
     Uuid, execute, meta, stream_name,
+};
+use annals_inventory::{
+    AddItem, ConsumeStock, Inventory, InventoryCommand, ReceiveStock, RenameItem,
 };
 
 use crate::command_id;

@@ -1,10 +1,10 @@
 //! The bank's read models: `balances` and `statement`.
 
-use uuid::Uuid;
+use annals_core::Uuid;
 
 use super::events::BankEvent;
 use super::rules::Bank;
-use crate::{Envelope, Position, Projection, Version, id_of};
+use annals_core::{Envelope, Position, Projection, Version, id_of};
 
 /// Per account: owner, balance, credit line, closed. Keyed by account id.
 pub struct Balances;
@@ -22,7 +22,7 @@ pub struct Balance {
     pub closed: bool,
 }
 
-crate::json_struct!(Balance { owner, balance, limit, closed });
+annals_core::json_struct!(Balance { owner, balance, limit, closed });
 
 impl Projection<Bank> for Balances {
     const NAME: &'static str = "balances";
@@ -68,7 +68,7 @@ pub struct StatementLine {
     pub at: i64,
 }
 
-crate::json_struct!(StatementLine {
+annals_core::json_struct!(StatementLine {
     position,
     version,
     kind,
@@ -96,7 +96,7 @@ impl Projection<Bank> for Statement {
         lines.push(StatementLine {
             position: envelope.position,
             version: envelope.version,
-            kind: crate::EventData::event_type(&envelope.event).to_owned(),
+            kind: annals_core::EventData::event_type(&envelope.event).to_owned(),
             amount,
             balance,
             reference: reference.to_owned(),

@@ -96,7 +96,7 @@ enum Keep {
 impl Database {
     /// Opens the database as the server does, with the inventory's rules.
     pub async fn store(&self) -> Arc<dyn Store> {
-        let domain = hosted::by_name("inventory").expect("the inventory domain");
+        let domain = hosted::host::<annals_inventory::Inventory>();
         domain.open(&self.url).await.expect("open the store")
     }
 
@@ -108,7 +108,7 @@ impl Database {
     /// The app with token keys and limits.
     pub async fn app_with(&self, keys: Option<Keys>, limits: Limits) -> TestApp {
         let store = self.store().await;
-        let domain = hosted::by_name("inventory").expect("the inventory domain");
+        let domain = hosted::host::<annals_inventory::Inventory>();
         let router = annals_server::app(annals_server::state(store.clone(), domain, keys, limits));
         TestApp { api: Api::router(router.clone()), router, store }
     }

@@ -4,14 +4,14 @@
 //! amounts, so commands collide and many are refused; some are invalid outright (empty names,
 //! quantities below one, a transfer to the same account).
 
-use annals_core::bank::{
+use annals_bank::{
     Bank, BankCommand, ChangeCreditLine, CloseAccount, Deposit, OpenAccount, Transfer, Withdraw,
 };
-use annals_core::inventory::{
+use annals_core::{Domain, Uuid, stream_name};
+use annals_inventory::{
     AddItem, ConsumeStock, CountStock, Inventory, InventoryCommand, ReceiveStock, RenameItem,
     RetireItem,
 };
-use annals_core::{Domain, Uuid, stream_name};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;

@@ -1,8 +1,8 @@
 //! What happened to bank accounts.
 
-use uuid::Uuid;
+use annals_core::Uuid;
 
-use crate::{events, no_upcast};
+use annals_core::{events, no_upcast};
 
 events! {
     /// A bank event.
@@ -25,7 +25,7 @@ pub struct AccountOpened {
     pub owner: String,
 }
 
-crate::json_struct!(AccountOpened { owner });
+annals_core::json_struct!(AccountOpened { owner });
 
 /// Money was put in.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,7 +36,7 @@ pub struct MoneyDeposited {
     pub reference: String,
 }
 
-crate::json_struct!(MoneyDeposited { amount, reference });
+annals_core::json_struct!(MoneyDeposited { amount, reference });
 
 /// Money was taken out.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +47,7 @@ pub struct MoneyWithdrawn {
     pub reference: String,
 }
 
-crate::json_struct!(MoneyWithdrawn { amount, reference });
+annals_core::json_struct!(MoneyWithdrawn { amount, reference });
 
 /// The credit line was set.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +56,7 @@ pub struct CreditLineChanged {
     pub limit: i64,
 }
 
-crate::json_struct!(CreditLineChanged { limit });
+annals_core::json_struct!(CreditLineChanged { limit });
 
 /// Money left for another account.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +69,7 @@ pub struct TransferredOut {
     pub reference: String,
 }
 
-crate::json_struct!(TransferredOut { to, amount, reference });
+annals_core::json_struct!(TransferredOut { to, amount, reference });
 
 /// Money arrived from another account.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,10 +82,10 @@ pub struct TransferredIn {
     pub reference: String,
 }
 
-crate::json_struct!(TransferredIn { from, amount, reference });
+annals_core::json_struct!(TransferredIn { from, amount, reference });
 
 /// The account was closed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AccountClosed {}
 
-crate::json_struct!(AccountClosed {});
+annals_core::json_struct!(AccountClosed {});

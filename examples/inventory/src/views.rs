@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::events::InventoryEvent;
 use super::rules::Inventory;
-use crate::{Envelope, Position, Projection, SmallMap, Version, id_of};
+use annals_core::{Envelope, Position, Projection, SmallMap, Version, id_of};
 
 /// Per item: name, unit, reorder level, quantity per site, total, retired. Keyed by item id.
 pub struct Stock;
@@ -26,7 +26,7 @@ pub struct StockRow {
     pub retired: bool,
 }
 
-crate::json_struct!(StockRow { name, unit, reorder_level, sites, total, retired });
+annals_core::json_struct!(StockRow { name, unit, reorder_level, sites, total, retired });
 
 impl StockRow {
     /// Whether the item is active and its total is below its reorder level.
@@ -123,7 +123,7 @@ pub struct ActivityEntry {
     pub at: i64,
 }
 
-crate::json_struct!(ActivityEntry { position, item, version, event, actor, at });
+annals_core::json_struct!(ActivityEntry { position, item, version, event, actor, at });
 
 impl Projection<Inventory> for Activity {
     const NAME: &'static str = "activity";

@@ -1,7 +1,7 @@
 //! The bank's rules (SPEC section 3), one given/when/then test each; then undo by compensating
 //! commands, and the read models `balances` and `statement`. Amounts are integer cents.
 
-use annals_core::bank::*;
+use annals_bank::*;
 use annals_core::protocol::CommandResult;
 use annals_core::testing::{Given, given, given_no_events, raw};
 use annals_core::{CommandData, Domain, Envelope, MemoryLog, Uuid, ViewSet, meta, stream_name};

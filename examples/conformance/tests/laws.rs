@@ -17,13 +17,13 @@ mod sync;
 
 use std::collections::HashMap;
 
-use annals_core::bank::Bank;
-use annals_core::inventory::Inventory;
+use annals_bank::Bank;
 use annals_core::protocol::CommandResult;
 use annals_core::{
     CommandData, Envelope, MemoryLog, Meta, Rebased, Rejection, Restored, Snapshot, Status,
     StreamState, Uuid, Version, ViewSet, meta,
 };
+use annals_inventory::Inventory;
 use proptest::prelude::*;
 use proptest::sample::Index;
 

@@ -1,8 +1,8 @@
 //! What bank customers ask for.
 
-use uuid::Uuid;
+use annals_core::Uuid;
 
-use crate::commands;
+use annals_core::commands;
 
 commands! {
     /// A bank command; on the wire `{"type": "Deposit", "data": {...}}`.
@@ -25,7 +25,7 @@ pub struct OpenAccount {
     pub owner: String,
 }
 
-crate::json_struct!(OpenAccount { account, owner });
+annals_core::json_struct!(OpenAccount { account, owner });
 
 /// Put money in.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,7 +38,7 @@ pub struct Deposit {
     pub reference: String,
 }
 
-crate::json_struct!(Deposit { account, amount, reference = Default::default() });
+annals_core::json_struct!(Deposit { account, amount, reference = Default::default() });
 
 /// Take money out, down to the credit line.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +51,7 @@ pub struct Withdraw {
     pub reference: String,
 }
 
-crate::json_struct!(Withdraw { account, amount, reference = Default::default() });
+annals_core::json_struct!(Withdraw { account, amount, reference = Default::default() });
 
 /// Set how far below zero the balance may go; the new limit replaces the old.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,7 @@ pub struct ChangeCreditLine {
     pub limit: i64,
 }
 
-crate::json_struct!(ChangeCreditLine { account, limit });
+annals_core::json_struct!(ChangeCreditLine { account, limit });
 
 /// Move money between two accounts, atomically.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,7 +77,7 @@ pub struct Transfer {
     pub reference: String,
 }
 
-crate::json_struct!(Transfer { from, to, amount, reference = Default::default() });
+annals_core::json_struct!(Transfer { from, to, amount, reference = Default::default() });
 
 /// Close an account whose balance is zero.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,4 +86,4 @@ pub struct CloseAccount {
     pub account: Uuid,
 }
 
-crate::json_struct!(CloseAccount { account });
+annals_core::json_struct!(CloseAccount { account });

@@ -1,6 +1,6 @@
 //! What happened to inventory items, and how older payloads are upgraded.
 
-use crate::{DecodeError, events, json};
+use annals_core::{DecodeError, events, json};
 
 events! {
     /// An inventory event.
@@ -26,7 +26,7 @@ pub struct ItemAdded {
     pub reorder_level: i64,
 }
 
-crate::json_struct!(ItemAdded { name, unit, reorder_level });
+annals_core::json_struct!(ItemAdded { name, unit, reorder_level });
 
 /// An item was renamed.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +35,7 @@ pub struct ItemRenamed {
     pub name: String,
 }
 
-crate::json_struct!(ItemRenamed { name });
+annals_core::json_struct!(ItemRenamed { name });
 
 /// Stock arrived at a site.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +48,7 @@ pub struct StockReceived {
     pub note: Option<String>,
 }
 
-crate::json_struct!(StockReceived { site, qty, note });
+annals_core::json_struct!(StockReceived { site, qty, note });
 
 /// Stock was used at a site.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +59,7 @@ pub struct StockConsumed {
     pub qty: i64,
 }
 
-crate::json_struct!(StockConsumed { site, qty });
+annals_core::json_struct!(StockConsumed { site, qty });
 
 /// A site's stock was counted; the count replaces what it held.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,20 +72,20 @@ pub struct StockCounted {
     pub delta: i64,
 }
 
-crate::json_struct!(StockCounted { site, counted, delta });
+annals_core::json_struct!(StockCounted { site, counted, delta });
 
 /// An item was retired.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemRetired {}
 
-crate::json_struct!(ItemRetired {});
+annals_core::json_struct!(ItemRetired {});
 
 /// `ItemAdded` as schema 1 wrote it.
 struct ItemAddedV1 {
     item_name: String,
 }
 
-crate::json_struct!(ItemAddedV1 { item_name });
+annals_core::json_struct!(ItemAddedV1 { item_name });
 
 /// Upgrades stored inventory payloads of older schemas:
 /// `ItemAdded` 1 `{"item_name"}` becomes 2 `{"name", "unit": "each", "reorder_level": 0}`.
@@ -98,6 +98,6 @@ pub fn upcast(event_type: &str, schema: u32, data: &str) -> Result<String, Decod
             let new = ItemAdded { name: old.item_name, unit: "each".to_owned(), reorder_level: 0 };
             Ok(json::to_string(&new))
         }
-        _ => crate::no_upcast(event_type, schema, data),
+        _ => annals_core::no_upcast(event_type, schema, data),
     }
 }

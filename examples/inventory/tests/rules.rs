@@ -1,10 +1,10 @@
 //! The inventory's rules (SPEC section 3), one given/when/then test each; then undo by
 //! compensating commands, and the read models `stock`, `low_stock`, `activity` and `history`.
 
-use annals_core::inventory::*;
 use annals_core::protocol::CommandResult;
 use annals_core::testing::{Given, given, given_no_events, raw};
 use annals_core::{CommandData, Domain, Envelope, MemoryLog, Uuid, ViewSet, meta, stream_name};
+use annals_inventory::*;
 use serde_json::{Value, json};
 
 const MILK: Uuid = Uuid::from_u128(0x6d696c6b);
