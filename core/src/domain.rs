@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::context::Context;
 use crate::event::{DecodeError, EventData};
 use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 use crate::view::DynView;
@@ -33,10 +34,40 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
+/// A domain's reasons to refuse a command, usually an enum with `#[derive(Rejection)]`: each
+/// has a stable snake_case [`code`](Reason::code) and a [`message`](Reason::message) for people.
+///
+/// ```
+/// use annals_core::{Reason, Rejection};
+///
+/// #[derive(Debug, Rejection)]
+/// pub enum CartRejection {
+///     #[rejection("There is no product {product}.")]
+///     UnknownProduct { product: String },
+///     #[rejection(code = "over_limit", "A cart holds at most {0} lines.")]
+///     TooManyLines(usize),
+///     #[rejection("The cart was checked out.")]
+///     CheckedOut,
+/// }
+///
+/// let refused = CartRejection::UnknownProduct { product: "tea".into() };
+/// assert_eq!((refused.code(), refused.message()), ("unknown_product", "There is no product tea.".into()));
+/// assert_eq!(CartRejection::TooManyLines(20).code(), "over_limit");
+/// assert_eq!(CartRejection::CODES, ["unknown_product", "over_limit", "checked_out"]);
+/// ```
+pub trait Reason: fmt::Debug + fmt::Display {
+    /// Every code this type gives, in declaration order.
+    const CODES: &'static [&'static str];
+    /// The stable snake_case code, e.g. `insufficient_stock`.
+    fn code(&self) -> &'static str;
+    /// A sentence for people.
+    fn message(&self) -> String;
+}
+
 /// A domain's command enum: each variant has a wire name and a JSON payload.
 ///
-/// Implemented by the [`commands!`](crate::commands) macro, which also gives the enum its
-/// wire form `{"type", "data"}` through [`serialize_command`] and [`deserialize_command`].
+/// Implemented by `#[derive(Command)]`, which also gives the enum its wire form
+/// `{"type", "data"}` through [`write_command`] and [`read_command`].
 pub trait CommandData: Sized {
     /// The wire name, e.g. `"ConsumeStock"`.
     fn command_type(&self) -> &str;
@@ -111,70 +142,34 @@ pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
     type Event: EventData + Clone + fmt::Debug + PartialEq + ToJson + FromJson;
     /// One stream's state; `Default` is the state of a stream with no events.
     type State: Clone + fmt::Debug + Default + PartialEq + ToJson + FromJson;
+    /// Why a command is refused: usually an enum with `#[derive(Rejection)]`.
+    type Rejection: Reason;
 
     /// The streams a command reads and may append to, in a fixed order.
     fn streams(command: &Self::Command) -> Vec<String>;
 
-    /// Decides a command against the states of its [`streams`](Domain::streams), in the same
-    /// order: the events to append, each with its stream, or a rejection.
+    /// Decides a command against the streams it named (see [`Context::stream`]): the events
+    /// to append, each with its stream, or why it is refused.
     fn decide(
         command: &Self::Command,
-        states: &[&Self::State],
-    ) -> Result<Vec<Change<Self::Event>>, Rejection>;
+        context: &Context<'_, Self>,
+    ) -> Result<Vec<Change<Self::Event>>, Self::Rejection>;
 
     /// Folds one event into its stream's state.
     fn evolve(state: &mut Self::State, event: &Self::Event);
 
-    /// The command that undoes `command`, given the states its streams had before it ran;
-    /// `None` when it cannot be undone. Undo appends new events; history is kept.
-    fn compensate(command: &Self::Command, before: &[&Self::State]) -> Option<Self::Command>;
+    /// The command that undoes `command`, seen in the context it was decided in (the states
+    /// before it ran); `None` when it cannot be undone, which is the default. Undo appends
+    /// new events; history is kept.
+    fn compensate(command: &Self::Command, before: &Context<'_, Self>) -> Option<Self::Command> {
+        let _ = (command, before);
+        None
+    }
 
-    /// The domain's read models, empty.
-    fn views() -> Vec<Box<dyn DynView<Self>>>;
-}
-
-/// Declares a domain's command enum: one variant per command type, each wrapping a payload
-/// struct of the same name. On the wire a command is `{"type": "<Variant>", "data": {...}}`.
-#[macro_export]
-macro_rules! commands {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq)]
-        $vis enum $name { $($(#[$vmeta])* #[doc = concat!("See [`", stringify!($variant), "`].")] $variant($variant)),* }
-
-        impl $crate::CommandData for $name {
-            fn command_type(&self) -> &str {
-                match self { $(Self::$variant(_) => stringify!($variant)),* }
-            }
-
-            fn write_data(&self, w: &mut $crate::json::Writer) {
-                match self { $(Self::$variant(c) => $crate::json::ToJson::write_json(c, w)),* }
-            }
-
-            fn decode(
-                command_type: &str,
-                data: &str,
-            ) -> ::core::result::Result<Self, $crate::DecodeError> {
-                match command_type {
-                    $(stringify!($variant) => $crate::json::from_str(data).map(Self::$variant).map_err(|err| {
-                        $crate::DecodeError::new(
-                            "invalid_command",
-                            format!("{}: {err}", stringify!($variant)),
-                        )
-                    }),)*
-                    other => ::core::result::Result::Err($crate::DecodeError::new(
-                        "unknown_command_type",
-                        format!("unknown command type \"{other}\""),
-                    )),
-                }
-            }
-        }
-
-        $crate::__tagged_json!($name, write_command, read_command);
-    };
+    /// The domain's read models, empty; none by default.
+    fn views() -> Vec<Box<dyn DynView<Self>>> {
+        Vec::new()
+    }
 }
 
 /// Gives a command or event enum its `{"type", "data"}` wire form through the named helpers.

@@ -2,7 +2,8 @@
 
 use uuid::Uuid;
 
-use crate::domain::{Domain, Rejection};
+use crate::context::Context;
+use crate::domain::{Domain, Reason, Rejection};
 use crate::envelope::{Envelope, Meta, event_id};
 use crate::stream::StreamState;
 
@@ -16,8 +17,10 @@ pub fn execute<D: Domain>(
     meta: &Meta,
     streams: &[(&str, &StreamState<D>)],
 ) -> Result<Vec<Envelope<D::Event>>, Rejection> {
-    let states: Vec<&D::State> = streams.iter().map(|(_, stream)| &stream.state).collect();
-    let changes = D::decide(command, &states)?;
+    let changes = D::decide(command, &Context::new(meta, streams)).map_err(|reason| Rejection {
+        code: reason.code().to_owned(),
+        message: reason.message(),
+    })?;
     let mut versions: Vec<u64> = streams.iter().map(|(_, stream)| stream.version).collect();
     changes
         .into_iter()
@@ -46,5 +49,5 @@ pub fn execute<D: Domain>(
 
 /// The metadata of a command: its id, who sent it and when (milliseconds since the epoch).
 pub fn meta(command: Uuid, actor: impl Into<String>, at: i64) -> Meta {
-    Meta { command, actor: actor.into(), at }
+    Meta::new(command, actor, at)
 }

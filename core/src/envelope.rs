@@ -1,5 +1,7 @@
 //! The event envelope: one recorded event with its stream, version, position and metadata.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use crate::event::{EventData, RawEvent};
@@ -12,6 +14,9 @@ pub type Version = u64;
 pub type Position = u64;
 
 /// Who asked for an event, when, and through which command. Time comes in from outside.
+///
+/// The caller may attach a correlation id, a causation id and fields of its own; they are
+/// kept in the meta of every event the command produces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
     /// The id of the command that produced the event.
@@ -20,9 +25,23 @@ pub struct Meta {
     pub actor: String,
     /// Milliseconds since the Unix epoch, given by the caller.
     pub at: i64,
+    /// The id shared by every command of one conversation or workflow.
+    pub correlation: Option<Uuid>,
+    /// The id of the command or event that caused this command.
+    pub causation: Option<Uuid>,
+    /// The caller's own fields, kept as JSON.
+    pub fields: Option<BTreeMap<String, RawJson>>,
 }
 
-crate::json_struct!(Meta { command, actor, at });
+crate::json_struct!(Meta { command, actor, at, correlation, causation, fields });
+
+impl Meta {
+    /// The metadata of command `command`, sent by `actor` at `at` (milliseconds since the
+    /// epoch), with nothing attached.
+    pub fn new(command: Uuid, actor: impl Into<String>, at: i64) -> Self {
+        Meta { command, actor: actor.into(), at, correlation: None, causation: None, fields: None }
+    }
+}
 crate::serde_via_json!(Meta);
 
 /// One event as it travels and is stored.

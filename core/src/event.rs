@@ -6,8 +6,8 @@ use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 
 /// A domain's event enum: each variant has a wire name, a schema number and a JSON payload.
 ///
-/// Implemented by the [`events!`](crate::events) macro for domains, and by [`RawEvent`] for
-/// events whose type the caller does not know.
+/// Implemented by `#[derive(Event)]` for domains, and by [`RawEvent`] for events whose type
+/// the caller does not know.
 pub trait EventData: Sized {
     /// The wire name, e.g. `"StockConsumed"`.
     fn event_type(&self) -> &str;
@@ -123,11 +123,24 @@ pub fn decode_payload<T: FromJson>(
     data: &str,
     upcast: Upcaster,
 ) -> Result<T, DecodeError> {
+    decode_payload_with(event_type, schema, current, data, upcast, &mut T::read_json)
+}
+
+/// [`decode_payload`] with the reader of the payload given (a variant's named fields).
+#[doc(hidden)]
+pub fn decode_payload_with<T>(
+    event_type: &str,
+    schema: u32,
+    current: u32,
+    data: &str,
+    upcast: Upcaster,
+    read: &mut dyn FnMut(&mut Reader<'_>) -> Result<T, json::Error>,
+) -> Result<T, DecodeError> {
     let invalid = |err: json::Error| {
         DecodeError::new("invalid_event", format!("{event_type} (schema {schema}): {err}"))
     };
     if schema == current {
-        return json::from_str(data).map_err(invalid);
+        return json::from_str_with(data, read).map_err(invalid);
     }
     if schema > current || schema == 0 {
         return Err(DecodeError::new(
@@ -135,73 +148,5 @@ pub fn decode_payload<T: FromJson>(
             format!("{event_type} schema {schema} is newer than this code's {current}"),
         ));
     }
-    json::from_str(&upcast(event_type, schema, data)?).map_err(invalid)
-}
-
-/// Declares a domain's event enum: one variant per event type, each wrapping a payload struct
-/// of the same name, with the schema number the code writes today.
-///
-/// ```
-/// use annals_core::{events, json_struct, EventData, no_upcast};
-///
-/// #[derive(Clone, Debug, PartialEq)]
-/// pub struct Rang { pub times: u32 }
-/// json_struct!(Rang { times });
-///
-/// events! {
-///     /// Things that happen to a bell.
-///     pub enum BellEvent { Rang = 1 }
-///     upcast: no_upcast
-/// }
-///
-/// let event = BellEvent::Rang(Rang { times: 2 });
-/// assert_eq!((event.event_type(), event.schema()), ("Rang", 1));
-/// ```
-#[macro_export]
-macro_rules! events {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $schema:literal),* $(,)? }
-        upcast: $upcast:path
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq)]
-        $vis enum $name { $($(#[$vmeta])* #[doc = concat!("See [`", stringify!($variant), "`].")] $variant($variant)),* }
-
-        impl $crate::EventData for $name {
-            fn event_type(&self) -> &str {
-                match self { $(Self::$variant(_) => stringify!($variant)),* }
-            }
-
-            fn schema(&self) -> u32 {
-                match self { $(Self::$variant(_) => $schema),* }
-            }
-
-            fn schema_of(event_type: &str) -> Option<u32> {
-                match event_type { $(stringify!($variant) => ::core::option::Option::Some($schema),)* _ => ::core::option::Option::None }
-            }
-
-            fn write_data(&self, w: &mut $crate::json::Writer) {
-                match self { $(Self::$variant(e) => $crate::json::ToJson::write_json(e, w)),* }
-            }
-
-            fn decode(
-                event_type: &str,
-                schema: u32,
-                data: &str,
-            ) -> ::core::result::Result<Self, $crate::DecodeError> {
-                match event_type {
-                    $(stringify!($variant) => $crate::decode_payload(
-                        event_type, schema, $schema, data, $upcast,
-                    ).map(Self::$variant),)*
-                    other => ::core::result::Result::Err($crate::DecodeError::new(
-                        "unknown_event_type",
-                        format!("unknown event type \"{other}\""),
-                    )),
-                }
-            }
-        }
-
-        $crate::__tagged_json!($name, write_event, read_event);
-    };
+    json::from_str_with(&upcast(event_type, schema, data)?, read).map_err(invalid)
 }

@@ -1,17 +1,20 @@
 //! annals' JSON codec: one small reader and writer for every type the core puts on the wire
 //! or in storage, on the server and in the browser package alike.
 //!
-//! Each type reads and writes itself through [`FromJson`] and [`ToJson`], most of them through
-//! [`json_struct!`](crate::json_struct). Nothing here is generic over a reader or writer, so a
-//! type costs one small function each way: that keeps the WebAssembly module small, where a
-//! serde derive costs kilobytes per type. Types that the server also hands to serde get
+//! Each type reads and writes itself through [`FromJson`] and [`ToJson`]; a domain's types get
+//! both from `#[derive(Json)]` (and `Command`, `Event`), the engine's own mostly from
+//! `json_struct!`. Nothing here is generic over a reader or writer, so a type costs one small
+//! function each way: that keeps the WebAssembly module small, where a serde derive costs
+//! kilobytes per type. Types that the server also hands to serde get
 //! `Serialize`/`Deserialize` impls that go through this codec
 //! ([`serde_via_json!`](crate::serde_via_json)), so there is one wire format by construction.
 //!
 //! The format is plain JSON: a struct is an object whose unknown fields are ignored; an
 //! `Option` field that is `None` is left out and reads back as `None` when absent; a missing
 //! field of any other type is an error unless the struct names a default for it. Integers are
-//! exact (`u64`, `i64`); nesting is limited to [`MAX_DEPTH`] levels.
+//! exact (every integer type up to 64 bits, checked to fit); floats are written in their
+//! shortest form that reads back the same (`null` for NaN and the infinities); nesting is
+//! limited to [`MAX_DEPTH`] levels.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -101,6 +104,17 @@ pub fn to_string<T: ToJson + ?Sized>(value: &T) -> String {
 pub fn from_str<T: FromJson>(text: &str) -> Result<T, Error> {
     let mut r = Reader::new(text);
     let value = T::read_json(&mut r)?;
+    r.end()?;
+    Ok(value)
+}
+
+/// Reads a whole text with `read`; only white space may follow what it reads.
+pub fn from_str_with<T>(
+    text: &str,
+    read: &mut dyn FnMut(&mut Reader<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut r = Reader::new(text);
+    let value = read(&mut r)?;
     r.end()?;
     Ok(value)
 }
@@ -245,6 +259,28 @@ impl Writer {
             self.out.push('-');
         }
         push_unsigned(&mut self.out, value.unsigned_abs());
+    }
+
+    /// A floating-point number in its shortest form that reads back the same; `null` for NaN
+    /// and the infinities, which JSON cannot hold.
+    pub fn float(&mut self, value: f64) {
+        self.float_text(value, &value, &value);
+    }
+
+    /// `value` through its shortest round-trip form: plain digits for everyday magnitudes,
+    /// an exponent for tiny or huge ones (`1e-9`, `1e300`).
+    fn float_text(&mut self, value: f64, plain: &dyn fmt::Display, exp: &dyn fmt::LowerExp) {
+        use fmt::Write as _;
+        if !value.is_finite() {
+            return self.null();
+        }
+        self.separate();
+        let magnitude = value.abs();
+        let _ = if magnitude == 0.0 || (1e-6..1e16).contains(&magnitude) {
+            write!(self.out, "{plain}")
+        } else {
+            write!(self.out, "{exp:e}")
+        };
     }
 
     /// `true` or `false`.
@@ -677,6 +713,20 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Reads a number of any form as text, checked against JSON's grammar.
+    pub fn number(&mut self) -> Result<&'a str, Error> {
+        match self.peek() {
+            Some(b'-' | b'0'..=b'9') => self.number_text(),
+            Some(_) => Err(self.error("invalid type: expected a number")),
+            None => Err(self.syntax("EOF while parsing a value")),
+        }
+    }
+
+    /// Whether the next value is a string (without taking it).
+    pub fn at_string(&mut self) -> bool {
+        self.peek() == Some(b'"')
+    }
+
     /// Reads `true` or `false`.
     pub fn bool(&mut self) -> Result<bool, Error> {
         match self.peek() {
@@ -781,27 +831,64 @@ impl FromJson for u64 {
     }
 }
 
-impl ToJson for u32 {
-    fn write_json(&self, w: &mut Writer) {
-        w.unsigned(u64::from(*self));
-    }
+/// Integers narrower than 64 bits: written as such, read as a 64-bit one and checked to fit.
+macro_rules! narrow_integers {
+    ($($ty:ty => $write:ident, $read:ident, $wide:ty;)*) => {$(
+        impl ToJson for $ty {
+            fn write_json(&self, w: &mut Writer) {
+                w.$write(*self as $wide);
+            }
+        }
+
+        impl FromJson for $ty {
+            fn read_json(r: &mut Reader<'_>) -> Result<Self, Error> {
+                let start = r.at;
+                <$ty>::try_from(r.$read()?).map_err(|_| {
+                    r.at = start;
+                    r.error("number out of range")
+                })
+            }
+        }
+    )*};
 }
 
-impl FromJson for u32 {
-    fn read_json(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let start = r.at;
-        u32::try_from(r.unsigned()?).map_err(|_| {
-            r.at = start;
-            r.error("number out of range")
-        })
-    }
+narrow_integers! {
+    u32 => unsigned, unsigned, u64;
+    u16 => unsigned, unsigned, u64;
+    u8 => unsigned, unsigned, u64;
+    usize => unsigned, unsigned, u64;
+    i32 => signed, signed, i64;
+    i16 => signed, signed, i64;
+    i8 => signed, signed, i64;
+    isize => signed, signed, i64;
 }
 
-impl ToJson for usize {
-    fn write_json(&self, w: &mut Writer) {
-        w.unsigned(*self as u64);
-    }
+/// Floating-point numbers: any JSON number reads as the nearest value; one too large for the
+/// type is refused (as serde_json does), and NaN or an infinity is written as `null`.
+macro_rules! floats {
+    ($($ty:ty),*) => {$(
+        impl ToJson for $ty {
+            fn write_json(&self, w: &mut Writer) {
+                w.float_text(f64::from(*self), self, self);
+            }
+        }
+
+        impl FromJson for $ty {
+            fn read_json(r: &mut Reader<'_>) -> Result<Self, Error> {
+                let start = r.at;
+                let value: $ty = r.number()?.parse().unwrap_or(<$ty>::INFINITY);
+                if value.is_finite() {
+                    Ok(value)
+                } else {
+                    r.at = start;
+                    Err(r.error("number out of range"))
+                }
+            }
+        }
+    )*};
 }
+
+floats!(f64, f32);
 
 impl ToJson for i64 {
     fn write_json(&self, w: &mut Writer) {
@@ -1048,7 +1135,8 @@ pub fn take_slot<T: FromJson>(slot: Option<T>, field: &str) -> Result<T, Error> 
     }
 }
 
-/// Gives a struct with named fields its JSON form: an object with one key per field.
+/// Gives a struct with named fields its JSON form: an object with one key per field. The
+/// engine's own generic types use it; a domain's types use `#[derive(Json)]`.
 ///
 /// A field may be renamed on the wire (`field as "wire"`) and may name the value it takes when
 /// absent (`field = expr`). Generic structs put their parameters first: `[D: Domain] Name<D>`.
@@ -1064,6 +1152,7 @@ pub fn take_slot<T: FromJson>(slot: Option<T>, field: &str) -> Result<T, Error> 
 /// assert_eq!(line, Line { kind: "milk".into(), qty: 1, note: None });
 /// assert_eq!(json::to_string(&line), r#"{"type":"milk","qty":1}"#);
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! json_struct {
     (

@@ -12,6 +12,7 @@
 //! The crate does no I/O and reads no clock: ids and times come in with each command, so a
 //! replay gives the same result everywhere. It builds for `wasm32-unknown-unknown`.
 
+mod context;
 mod domain;
 mod engine;
 mod envelope;
@@ -26,11 +27,14 @@ mod view;
 pub mod protocol;
 pub mod testing;
 
-pub use domain::{Change, CommandData, Domain, Rejection, read_command, write_command};
+pub use annals_derive::{Command, Event, Json, Rejection};
+pub use context::{Context, Stream};
+pub use domain::{Change, CommandData, Domain, Reason, Rejection, read_command, write_command};
 pub use engine::{execute, meta};
 pub use envelope::{Envelope, Meta, Position, Version, category_of, event_id, id_of, stream_name};
 pub use event::{
-    DecodeError, EventData, RawEvent, Upcaster, decode_payload, no_upcast, read_event, write_event,
+    DecodeError, EventData, RawEvent, Upcaster, decode_payload, decode_payload_with, no_upcast,
+    read_event, write_event,
 };
 pub use log::MemoryLog;
 pub use replica::{

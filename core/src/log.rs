@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
+use crate::context::Context;
 use crate::domain::{Domain, Rejection};
 use crate::engine::execute;
 use crate::envelope::{Envelope, Meta, Position, Version};
@@ -75,6 +76,18 @@ impl<D: Domain> MemoryLog<D> {
             })
             .collect();
         execute::<D>(command, meta, &streams)
+    }
+
+    /// The command that would undo `command` if it ran now against this log, seen by
+    /// [`Domain::compensate`] with `meta` (the command's own).
+    pub fn compensation(&self, command: &D::Command, meta: &Meta) -> Option<D::Command> {
+        let names = D::streams(command);
+        let empty = StreamState::default();
+        let streams: Vec<(&str, &StreamState<D>)> = names
+            .iter()
+            .map(|name| (name.as_str(), self.streams.get(name).map_or(&empty, |(state, _)| state)))
+            .collect();
+        D::compensate(command, &Context::new(meta, &streams))
     }
 
     /// Records envelopes whose versions already follow their streams, assigning positions.

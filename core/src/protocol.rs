@@ -14,8 +14,8 @@ use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 /// Most commands one push may carry.
 pub const MAX_BATCH: usize = 1000;
 
-/// One command as a client sends it: `{id, type, data, expected?}`.
-#[derive(Clone, Debug)]
+/// One command as a client sends it: `{id, type, data, expected?, meta?}`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CommandRequest {
     /// The command's id, made by the client; retries reuse it.
     pub id: Uuid,
@@ -25,17 +25,47 @@ pub struct CommandRequest {
     pub data: RawJson,
     /// Refuse the command if any of these streams moved past the given version.
     pub expected: Option<BTreeMap<String, Version>>,
+    /// What the caller attaches to the command, kept in the meta of its events.
+    pub meta: Option<Attached>,
 }
 
-crate::json_struct!(CommandRequest { id, command_type as "type", data, expected });
+crate::json_struct!(CommandRequest { id, command_type as "type", data, expected, meta });
 crate::serde_via_json!(CommandRequest);
 
-impl PartialEq for CommandRequest {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.command_type == other.command_type
-            && self.data.get() == other.data.get()
-            && self.expected == other.expected
+/// What a caller may attach to a command: `{correlation?, causation?, fields?}`. The
+/// command's id, actor and time are not among them: the server sets those.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attached {
+    /// See [`Meta::correlation`].
+    pub correlation: Option<Uuid>,
+    /// See [`Meta::causation`].
+    pub causation: Option<Uuid>,
+    /// See [`Meta::fields`].
+    pub fields: Option<BTreeMap<String, RawJson>>,
+}
+
+crate::json_struct!(Attached { correlation, causation, fields });
+
+impl Attached {
+    /// What `meta` carries besides its command, actor and time; `None` when nothing.
+    pub fn of(meta: &Meta) -> Option<Attached> {
+        let attached = Attached {
+            correlation: meta.correlation,
+            causation: meta.causation,
+            fields: meta.fields.clone(),
+        };
+        (attached != Attached::default()).then_some(attached)
+    }
+
+    /// The meta of command `command`, sent by `actor` at `at`, carrying what is attached.
+    pub fn onto(attached: Option<&Attached>, command: Uuid, actor: &str, at: i64) -> Meta {
+        let mut meta = Meta::new(command, actor, at);
+        if let Some(attached) = attached {
+            meta.correlation = attached.correlation;
+            meta.causation = attached.causation;
+            meta.fields.clone_from(&attached.fields);
+        }
+        meta
     }
 }
 

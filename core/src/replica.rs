@@ -5,11 +5,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use uuid::Uuid;
 
+use crate::context::Context;
 use crate::domain::{CommandData, Domain, Rejection};
 use crate::engine::execute;
 use crate::envelope::{Envelope, Meta, Position, Version};
 use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
-use crate::protocol::{CommandRequest, CommandResult};
+use crate::protocol::{Attached, CommandRequest, CommandResult};
 use crate::stream::StreamState;
 use crate::view::ViewSet;
 
@@ -151,8 +152,7 @@ impl<D: Domain> Branch<D> {
             .map(|name| (name.as_str(), self.streams.get(name).unwrap_or(&empty)))
             .collect();
         let events = execute::<D>(command, meta, &streams)?;
-        let before: Vec<&D::State> = streams.iter().map(|(_, stream)| &stream.state).collect();
-        Ok((events, D::compensate(command, &before)))
+        Ok((events, D::compensate(command, &Context::new(meta, &streams))))
     }
 }
 
@@ -371,8 +371,7 @@ impl<D: Domain> Replica<D> {
                         let rejected = self.rejected.remove(index);
                         let at = self.pending.iter().position(|p| p.recorded.is_none());
                         let meta = events.first().map(|e| e.meta.clone());
-                        let meta =
-                            meta.unwrap_or(Meta { command: *id, actor: String::new(), at: 0 });
+                        let meta = meta.unwrap_or_else(|| Meta::new(*id, String::new(), 0));
                         let pending = Pending {
                             command: rejected.command,
                             meta,
@@ -523,6 +522,7 @@ impl<D: Domain> Replica<D> {
                 command_type: p.command.command_type().to_owned(),
                 data: p.command.data(),
                 expected: None,
+                meta: Attached::of(&p.meta),
             })
             .collect()
     }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use annals_core::json;
-use annals_core::protocol::{AppendRequest, AppendResponse, CommandRequest, CommandResult};
+use annals_core::protocol::{
+    AppendRequest, AppendResponse, Attached, CommandRequest, CommandResult,
+};
 use annals_core::{
     CommandData, Domain, Envelope, EventData, Meta, Position, Rejection, StreamState, Uuid,
     ViewSet, category_of, execute,
@@ -232,7 +234,7 @@ async fn push<D: Domain, T: WriteTx>(
             out.push(RawValue::from_string(result.clone())?);
             continue;
         }
-        let meta = Meta { command: request.id, actor: pushed.actor.to_owned(), at: pushed.at };
+        let meta = Attached::onto(request.meta.as_ref(), request.id, pushed.actor, pushed.at);
         let result = match command.and_then(|command| decide(&batch, &command, &meta, request)) {
             Ok(events) => CommandResult::Accepted { id: request.id, events: batch.record(events) },
             Err(rejection) => CommandResult::Rejected {
@@ -325,7 +327,7 @@ async fn append<D: Domain, T: WriteTx>(
             version: actual + index as u64 + 1,
             position: None,
             event,
-            meta: new.meta.clone().unwrap_or(Meta { command: new.id, actor: actor.to_owned(), at }),
+            meta: new.meta.clone().unwrap_or_else(|| Meta::new(new.id, actor, at)),
         })
         .collect();
     let recorded = batch.record(envelopes);

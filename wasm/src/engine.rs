@@ -3,7 +3,9 @@
 //! parses, calls the core and serializes.
 
 use annals_core::json::{self, RawJson, ToJson, Writer};
-use annals_core::protocol::{CommandRequest, CommandResult, MAX_BATCH, PullResponse, PushRequest};
+use annals_core::protocol::{
+    Attached, CommandRequest, CommandResult, MAX_BATCH, PullResponse, PushRequest,
+};
 use annals_core::{CommandData, Domain, Envelope, Meta, Rebased, Replica, Saved, Status, Uuid};
 use annals_core::{EventData, json_struct};
 use std::collections::HashSet;
@@ -93,9 +95,10 @@ struct Incoming {
     id: Option<String>,
     command_type: String,
     data: Option<RawJson>,
+    meta: Option<Attached>,
 }
 
-json_struct!(Incoming { id, command_type as "type", data });
+json_struct!(Incoming { id, command_type as "type", data, meta });
 
 impl Incoming {
     fn parse(text: &str) -> Result<Incoming, AnnalsError> {
@@ -194,7 +197,7 @@ impl<D: Domain> Engine for Replica<D> {
         };
         let data = incoming.data.unwrap_or_else(RawJson::null);
         let command = D::Command::decode(&incoming.command_type, &data)?;
-        let meta = Meta { command: id, actor: actor.to_owned(), at };
+        let meta = Attached::onto(incoming.meta.as_ref(), id, actor, at);
         let events = Replica::execute(self, command, meta)?;
         Ok(outcome(self, id, &events))
     }

@@ -415,5 +415,5 @@ impl Replica {
 
 fn meta(actor: &str) -> Meta {
     let at = clock::now();
-    Meta { command: clock::command_id(at), actor: actor.to_owned(), at }
+    Meta::new(clock::command_id(at), actor, at)
 }

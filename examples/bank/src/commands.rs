@@ -1,23 +1,26 @@
 //! What bank customers ask for.
 
-use annals_core::Uuid;
+use annals_core::{Command, Json, Uuid};
 
-use annals_core::commands;
-
-commands! {
-    /// A bank command; on the wire `{"type": "Deposit", "data": {...}}`.
-    pub enum BankCommand {
-        OpenAccount,
-        Deposit,
-        Withdraw,
-        ChangeCreditLine,
-        Transfer,
-        CloseAccount,
-    }
+/// A bank command; on the wire `{"type": "Deposit", "data": {...}}`.
+#[derive(Clone, Debug, PartialEq, Command)]
+pub enum BankCommand {
+    /// See [`OpenAccount`].
+    OpenAccount(OpenAccount),
+    /// See [`Deposit`].
+    Deposit(Deposit),
+    /// See [`Withdraw`].
+    Withdraw(Withdraw),
+    /// See [`ChangeCreditLine`].
+    ChangeCreditLine(ChangeCreditLine),
+    /// See [`Transfer`].
+    Transfer(Transfer),
+    /// See [`CloseAccount`].
+    CloseAccount(CloseAccount),
 }
 
 /// Open a new account.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct OpenAccount {
     /// The new account's id, made by the client.
     pub account: Uuid,
@@ -25,36 +28,32 @@ pub struct OpenAccount {
     pub owner: String,
 }
 
-annals_core::json_struct!(OpenAccount { account, owner });
-
 /// Put money in.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct Deposit {
     /// The account.
     pub account: Uuid,
     /// Cents, more than 0.
     pub amount: i64,
-    /// A free reference.
+    /// A free reference; empty when absent.
+    #[json(default)]
     pub reference: String,
 }
 
-annals_core::json_struct!(Deposit { account, amount, reference = Default::default() });
-
 /// Take money out, down to the credit line.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct Withdraw {
     /// The account.
     pub account: Uuid,
     /// Cents, more than 0.
     pub amount: i64,
-    /// A free reference.
+    /// A free reference; empty when absent.
+    #[json(default)]
     pub reference: String,
 }
 
-annals_core::json_struct!(Withdraw { account, amount, reference = Default::default() });
-
 /// Set how far below zero the balance may go; the new limit replaces the old.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ChangeCreditLine {
     /// The account.
     pub account: Uuid,
@@ -62,10 +61,8 @@ pub struct ChangeCreditLine {
     pub limit: i64,
 }
 
-annals_core::json_struct!(ChangeCreditLine { account, limit });
-
 /// Move money between two accounts, atomically.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct Transfer {
     /// The account the money leaves.
     pub from: Uuid,
@@ -73,17 +70,14 @@ pub struct Transfer {
     pub to: Uuid,
     /// Cents, more than 0.
     pub amount: i64,
-    /// A free reference.
+    /// A free reference; empty when absent.
+    #[json(default)]
     pub reference: String,
 }
 
-annals_core::json_struct!(Transfer { from, to, amount, reference = Default::default() });
-
 /// Close an account whose balance is zero.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct CloseAccount {
     /// The account.
     pub account: Uuid,
 }
-
-annals_core::json_struct!(CloseAccount { account });

@@ -1,34 +1,35 @@
 //! What happened to bank accounts.
 
-use annals_core::Uuid;
+use annals_core::{Event, Json, Uuid};
 
-use annals_core::{events, no_upcast};
-
-events! {
-    /// A bank event.
-    pub enum BankEvent {
-        AccountOpened = 1,
-        MoneyDeposited = 1,
-        MoneyWithdrawn = 1,
-        CreditLineChanged = 1,
-        TransferredOut = 1,
-        TransferredIn = 1,
-        AccountClosed = 1,
-    }
-    upcast: no_upcast
+/// A bank event.
+#[derive(Clone, Debug, PartialEq, Event)]
+pub enum BankEvent {
+    /// See [`AccountOpened`].
+    AccountOpened(AccountOpened),
+    /// See [`MoneyDeposited`].
+    MoneyDeposited(MoneyDeposited),
+    /// See [`MoneyWithdrawn`].
+    MoneyWithdrawn(MoneyWithdrawn),
+    /// See [`CreditLineChanged`].
+    CreditLineChanged(CreditLineChanged),
+    /// See [`TransferredOut`].
+    TransferredOut(TransferredOut),
+    /// See [`TransferredIn`].
+    TransferredIn(TransferredIn),
+    /// See [`AccountClosed`].
+    AccountClosed(AccountClosed),
 }
 
 /// An account was opened.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct AccountOpened {
     /// Who owns it.
     pub owner: String,
 }
 
-annals_core::json_struct!(AccountOpened { owner });
-
 /// Money was put in.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct MoneyDeposited {
     /// Cents.
     pub amount: i64,
@@ -36,10 +37,8 @@ pub struct MoneyDeposited {
     pub reference: String,
 }
 
-annals_core::json_struct!(MoneyDeposited { amount, reference });
-
 /// Money was taken out.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct MoneyWithdrawn {
     /// Cents.
     pub amount: i64,
@@ -47,19 +46,15 @@ pub struct MoneyWithdrawn {
     pub reference: String,
 }
 
-annals_core::json_struct!(MoneyWithdrawn { amount, reference });
-
 /// The credit line was set.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct CreditLineChanged {
     /// Cents the balance may go below zero.
     pub limit: i64,
 }
 
-annals_core::json_struct!(CreditLineChanged { limit });
-
 /// Money left for another account.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct TransferredOut {
     /// The receiving account.
     pub to: Uuid,
@@ -69,10 +64,8 @@ pub struct TransferredOut {
     pub reference: String,
 }
 
-annals_core::json_struct!(TransferredOut { to, amount, reference });
-
 /// Money arrived from another account.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct TransferredIn {
     /// The sending account.
     pub from: Uuid,
@@ -82,10 +75,6 @@ pub struct TransferredIn {
     pub reference: String,
 }
 
-annals_core::json_struct!(TransferredIn { from, amount, reference });
-
 /// The account was closed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct AccountClosed {}
-
-annals_core::json_struct!(AccountClosed {});

@@ -14,5 +14,5 @@ pub use events::{
     AccountClosed, AccountOpened, BankEvent, CreditLineChanged, MoneyDeposited, MoneyWithdrawn,
     TransferredIn, TransferredOut,
 };
-pub use rules::{Account, Bank};
+pub use rules::{Account, Bank, BankRejection};
 pub use views::{Balance, Balances, Statement, StatementLine};

@@ -6,15 +6,14 @@ use super::commands::*;
 use super::events::*;
 use super::views::{Balances, Statement};
 
-use annals_core::{Change, Domain, Rejection, stream_name};
-use annals_core::{DynView, Table};
+use annals_core::{Change, Context, Domain, DynView, Json, Rejection, Table, stream_name};
 
 /// The bank domain. Its streams are `account-<uuid>`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Bank;
 
 /// An account's decided state (`None` in [`Bank`]'s `State` until it is opened).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Json)]
 pub struct Account {
     /// Who owns it.
     pub owner: String,
@@ -26,8 +25,6 @@ pub struct Account {
     pub closed: bool,
 }
 
-annals_core::json_struct!(Account { owner, balance, limit, closed });
-
 impl Account {
     /// Whether `amount` may leave the account: the balance may fall to exactly `-limit`.
     pub fn can_pay(&self, amount: i64) -> bool {
@@ -35,6 +32,60 @@ impl Account {
         i128::from(self.balance) - i128::from(amount) >= -i128::from(self.limit)
     }
 }
+
+/// Why a bank command is refused.
+#[derive(Clone, Debug, PartialEq, Rejection)]
+pub enum BankRejection {
+    /// The account was opened before.
+    #[rejection("Account {0} already exists.")]
+    AccountExists(Uuid),
+    /// No account has this id.
+    #[rejection("There is no account {0}.")]
+    UnknownAccount(Uuid),
+    /// The account was closed.
+    #[rejection("Account {0} is closed.")]
+    AccountClosed(Uuid),
+    /// An owner's name that is empty or too long once trimmed.
+    #[rejection("An owner's name must be 1 to 100 characters, not {0}.")]
+    InvalidOwner(usize),
+    /// An amount of 0 or less.
+    #[rejection(code = "invalid_amount", "An amount must be more than 0 cents, not {0}.")]
+    NotPositive(i64),
+    /// A credit line below 0.
+    #[rejection(code = "invalid_amount", "A credit line must be 0 or more, not {0}.")]
+    NegativeCreditLine(i64),
+    /// An amount the balance could not hold.
+    #[rejection(code = "invalid_amount", "A balance of {balance} cents cannot take {amount} more.")]
+    Overflow {
+        /// The balance.
+        balance: i64,
+        /// What was to arrive.
+        amount: i64,
+    },
+    /// More than the balance and the credit line allow.
+    #[rejection(
+        "The balance is {balance} cents with a credit line of {limit}; {amount} cannot leave."
+    )]
+    InsufficientFunds {
+        /// The balance.
+        balance: i64,
+        /// The credit line.
+        limit: i64,
+        /// What was to leave.
+        amount: i64,
+    },
+    /// A transfer from an account to itself.
+    #[rejection("A transfer needs two different accounts.")]
+    SameAccount,
+    /// Closing an account that holds or owes money.
+    #[rejection("The balance is {0} cents; it must be 0 to close.")]
+    NonzeroBalance(i64),
+    /// A reference of more than 200 characters.
+    #[rejection("A reference must be at most 200 characters.")]
+    InvalidReference,
+}
+
+use BankRejection as No;
 
 impl Domain for Bank {
     const NAME: &'static str = "bank";
@@ -44,6 +95,7 @@ impl Domain for Bank {
     type Command = BankCommand;
     type Event = BankEvent;
     type State = Option<Account>;
+    type Rejection = BankRejection;
 
     fn streams(command: &BankCommand) -> Vec<String> {
         let account = |id| stream_name(Self::CATEGORY, id);
@@ -59,24 +111,21 @@ impl Domain for Bank {
 
     fn decide(
         command: &BankCommand,
-        states: &[&Option<Account>],
-    ) -> Result<Vec<Change<BankEvent>>, Rejection> {
-        let streams = Self::streams(command);
-        let state = |i: usize| states.get(i).copied().and_then(Option::as_ref);
-        let one = |event| Ok(vec![(streams[0].clone(), event)]);
+        context: &Context<'_, Self>,
+    ) -> Result<Vec<Change<BankEvent>>, BankRejection> {
+        let first = context.stream(0);
+        let state = first.state.as_ref();
+        let one = |event| Ok(vec![first.append(event)]);
         match command {
             BankCommand::OpenAccount(c) => {
-                if state(0).is_some() {
-                    return Err(Rejection::new(
-                        "account_exists",
-                        format!("Account {} already exists.", c.account),
-                    ));
+                if state.is_some() {
+                    return Err(No::AccountExists(c.account));
                 }
-                let owner = text(&c.owner, 100, "invalid_owner", "An owner's name")?;
+                let owner = text(&c.owner, 100).map_err(No::InvalidOwner)?;
                 one(BankEvent::AccountOpened(AccountOpened { owner }))
             }
             BankCommand::Deposit(c) => {
-                let account = open(state(0), &c.account)?;
+                let account = open(state, &c.account)?;
                 let amount = positive(c.amount)?;
                 holds(account, amount)?;
                 one(BankEvent::MoneyDeposited(MoneyDeposited {
@@ -85,57 +134,47 @@ impl Domain for Bank {
                 }))
             }
             BankCommand::Withdraw(c) => {
-                let account = open(state(0), &c.account)?;
+                let account = open(state, &c.account)?;
                 let amount = positive(c.amount)?;
                 covers(account, amount)?;
                 let reference = reference(&c.reference)?;
                 one(BankEvent::MoneyWithdrawn(MoneyWithdrawn { amount, reference }))
             }
             BankCommand::ChangeCreditLine(c) => {
-                open(state(0), &c.account)?;
+                open(state, &c.account)?;
                 if c.limit < 0 {
-                    return Err(Rejection::new(
-                        "invalid_amount",
-                        format!("A credit line must be 0 or more, not {}.", c.limit),
-                    ));
+                    return Err(No::NegativeCreditLine(c.limit));
                 }
                 one(BankEvent::CreditLineChanged(CreditLineChanged { limit: c.limit }))
             }
             BankCommand::Transfer(c) => {
                 if c.from == c.to {
-                    return Err(Rejection::new(
-                        "same_account",
-                        "A transfer needs two different accounts.",
-                    ));
+                    return Err(No::SameAccount);
                 }
                 let amount = positive(c.amount)?;
-                let from = open(state(0), &c.from)?;
-                let to = open(state(1), &c.to)?;
+                let to_stream = context.stream(1);
+                let from = open(state, &c.from)?;
+                let to = open(to_stream.state.as_ref(), &c.to)?;
                 covers(from, amount)?;
                 holds(to, amount)?;
                 let reference = reference(&c.reference)?;
                 Ok(vec![
-                    (
-                        streams[0].clone(),
-                        BankEvent::TransferredOut(TransferredOut {
-                            to: c.to,
-                            amount,
-                            reference: reference.clone(),
-                        }),
-                    ),
-                    (
-                        streams[1].clone(),
-                        BankEvent::TransferredIn(TransferredIn { from: c.from, amount, reference }),
-                    ),
+                    first.append(BankEvent::TransferredOut(TransferredOut {
+                        to: c.to,
+                        amount,
+                        reference: reference.clone(),
+                    })),
+                    to_stream.append(BankEvent::TransferredIn(TransferredIn {
+                        from: c.from,
+                        amount,
+                        reference,
+                    })),
                 ])
             }
             BankCommand::CloseAccount(c) => {
-                let account = open(state(0), &c.account)?;
+                let account = open(state, &c.account)?;
                 if account.balance != 0 {
-                    return Err(Rejection::new(
-                        "nonzero_balance",
-                        format!("The balance is {} cents; it must be 0 to close.", account.balance),
-                    ));
+                    return Err(No::NonzeroBalance(account.balance));
                 }
                 one(BankEvent::AccountClosed(AccountClosed {}))
             }
@@ -159,7 +198,7 @@ impl Domain for Bank {
         }
     }
 
-    fn compensate(command: &BankCommand, before: &[&Option<Account>]) -> Option<BankCommand> {
+    fn compensate(command: &BankCommand, before: &Context<'_, Self>) -> Option<BankCommand> {
         let undo = |reference: &str| {
             let undo = format!("undo {reference}");
             undo.trim().chars().take(REFERENCE_LENGTH).collect::<String>()
@@ -180,7 +219,7 @@ impl Domain for Bank {
             }),
             BankCommand::ChangeCreditLine(c) => BankCommand::ChangeCreditLine(ChangeCreditLine {
                 account: c.account,
-                limit: before.first().copied().and_then(Option::as_ref)?.limit,
+                limit: before.stream(0).state.as_ref()?.limit,
             }),
             BankCommand::Transfer(c) => BankCommand::Transfer(Transfer {
                 from: c.to,
@@ -198,46 +237,36 @@ impl Domain for Bank {
 }
 
 /// The account, if it exists and is open.
-fn open<'a>(state: Option<&'a Account>, id: &Uuid) -> Result<&'a Account, Rejection> {
+fn open<'a>(state: Option<&'a Account>, id: &Uuid) -> Result<&'a Account, BankRejection> {
     match state {
-        None => Err(Rejection::new("unknown_account", format!("There is no account {id}."))),
-        Some(account) if account.closed => {
-            Err(Rejection::new("account_closed", format!("Account {id} is closed.")))
-        }
+        None => Err(No::UnknownAccount(*id)),
+        Some(account) if account.closed => Err(No::AccountClosed(*id)),
         Some(account) => Ok(account),
     }
 }
 
-fn positive(amount: i64) -> Result<i64, Rejection> {
+fn positive(amount: i64) -> Result<i64, BankRejection> {
     if amount <= 0 {
-        return Err(Rejection::new(
-            "invalid_amount",
-            format!("An amount must be more than 0 cents, not {amount}."),
-        ));
+        return Err(No::NotPositive(amount));
     }
     Ok(amount)
 }
 
-fn covers(account: &Account, amount: i64) -> Result<(), Rejection> {
+fn covers(account: &Account, amount: i64) -> Result<(), BankRejection> {
     if !account.can_pay(amount) {
-        return Err(Rejection::new(
-            "insufficient_funds",
-            format!(
-                "The balance is {} cents with a credit line of {}; {amount} cannot leave.",
-                account.balance, account.limit
-            ),
-        ));
+        return Err(No::InsufficientFunds {
+            balance: account.balance,
+            limit: account.limit,
+            amount,
+        });
     }
     Ok(())
 }
 
 /// `amount` may arrive only if the balance still fits in an i64 after it.
-fn holds(account: &Account, amount: i64) -> Result<(), Rejection> {
+fn holds(account: &Account, amount: i64) -> Result<(), BankRejection> {
     if account.balance.checked_add(amount).is_none() {
-        return Err(Rejection::new(
-            "invalid_amount",
-            format!("A balance of {} cents cannot take {amount} more.", account.balance),
-        ));
+        return Err(No::Overflow { balance: account.balance, amount });
     }
     Ok(())
 }
@@ -245,26 +274,20 @@ fn holds(account: &Account, amount: i64) -> Result<(), Rejection> {
 /// The most characters a reference may have.
 const REFERENCE_LENGTH: usize = 200;
 
-fn reference(reference: &str) -> Result<String, Rejection> {
+fn reference(reference: &str) -> Result<String, BankRejection> {
     let reference = reference.trim();
     if reference.chars().count() > REFERENCE_LENGTH {
-        return Err(Rejection::new(
-            "invalid_reference",
-            "A reference must be at most 200 characters.",
-        ));
+        return Err(No::InvalidReference);
     }
     Ok(reference.to_owned())
 }
 
-/// Trimmed text of 1 to `max` characters, or a rejection with `code`.
-fn text(value: &str, max: usize, code: &str, what: &str) -> Result<String, Rejection> {
+/// Trimmed text of 1 to `max` characters, or its length in characters.
+fn text(value: &str, max: usize) -> Result<String, usize> {
     let value = value.trim();
     let length = value.chars().count();
     if length == 0 || length > max {
-        return Err(Rejection::new(
-            code,
-            format!("{what} must be 1 to {max} characters, not {length}."),
-        ));
+        return Err(length);
     }
     Ok(value.to_owned())
 }

@@ -4,13 +4,13 @@ use annals_core::Uuid;
 
 use super::events::BankEvent;
 use super::rules::Bank;
-use annals_core::{Envelope, Position, Projection, Version, id_of};
+use annals_core::{Envelope, Json, Position, Projection, Version, id_of};
 
 /// Per account: owner, balance, credit line, closed. Keyed by account id.
 pub struct Balances;
 
 /// One account in `balances`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Json)]
 pub struct Balance {
     /// Who owns it.
     pub owner: String,
@@ -21,8 +21,6 @@ pub struct Balance {
     /// Whether it was closed.
     pub closed: bool,
 }
-
-annals_core::json_struct!(Balance { owner, balance, limit, closed });
 
 impl Projection<Bank> for Balances {
     const NAME: &'static str = "balances";
@@ -48,7 +46,7 @@ impl Projection<Bank> for Balances {
 pub struct Statement;
 
 /// One movement in `statement`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct StatementLine {
     /// Its global position (absent while pending).
     pub position: Option<Position>,
@@ -67,17 +65,6 @@ pub struct StatementLine {
     /// When, in milliseconds since the epoch.
     pub at: i64,
 }
-
-annals_core::json_struct!(StatementLine {
-    position,
-    version,
-    kind,
-    amount,
-    balance,
-    reference,
-    counterparty,
-    at
-});
 
 impl Projection<Bank> for Statement {
     const NAME: &'static str = "statement";

@@ -1,42 +1,45 @@
 //! What users of the inventory ask for.
 
-use annals_core::Uuid;
+use annals_core::{Command, Json, Uuid};
 
-use annals_core::commands;
-
-commands! {
-    /// An inventory command; on the wire `{"type": "ConsumeStock", "data": {...}}`.
-    pub enum InventoryCommand {
-        AddItem,
-        RenameItem,
-        ReceiveStock,
-        ConsumeStock,
-        CountStock,
-        RetireItem,
-    }
+/// An inventory command; on the wire `{"type": "ConsumeStock", "data": {...}}`.
+#[derive(Clone, Debug, PartialEq, Command)]
+pub enum InventoryCommand {
+    /// See [`AddItem`].
+    AddItem(AddItem),
+    /// See [`RenameItem`].
+    RenameItem(RenameItem),
+    /// See [`ReceiveStock`].
+    ReceiveStock(ReceiveStock),
+    /// See [`ConsumeStock`].
+    ConsumeStock(ConsumeStock),
+    /// See [`CountStock`].
+    CountStock(CountStock),
+    /// See [`RetireItem`].
+    RetireItem(RetireItem),
 }
 
 /// Start tracking a new item.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct AddItem {
     /// The new item's id, made by the client.
     pub item: Uuid,
     /// Its name: trimmed, 1-100 characters.
     pub name: String,
     /// What one unit is ("kg", "each"); `each` when absent.
+    #[json(default = "each")]
     pub unit: String,
     /// Below this total the item is low on stock; 0 when absent.
+    #[json(default)]
     pub reorder_level: i64,
 }
-
-annals_core::json_struct!(AddItem { item, name, unit = each(), reorder_level = Default::default() });
 
 fn each() -> String {
     "each".to_owned()
 }
 
 /// Give an item a new name.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct RenameItem {
     /// The item.
     pub item: Uuid,
@@ -44,10 +47,8 @@ pub struct RenameItem {
     pub name: String,
 }
 
-annals_core::json_struct!(RenameItem { item, name });
-
 /// Stock arrived at a site.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ReceiveStock {
     /// The item.
     pub item: Uuid,
@@ -59,10 +60,8 @@ pub struct ReceiveStock {
     pub note: Option<String>,
 }
 
-annals_core::json_struct!(ReceiveStock { item, site, qty, note });
-
 /// Stock was used at a site.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ConsumeStock {
     /// The item.
     pub item: Uuid,
@@ -72,10 +71,8 @@ pub struct ConsumeStock {
     pub qty: i64,
 }
 
-annals_core::json_struct!(ConsumeStock { item, site, qty });
-
 /// A stocktake: the counted quantity replaces what the site held.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct CountStock {
     /// The item.
     pub item: Uuid,
@@ -85,13 +82,9 @@ pub struct CountStock {
     pub counted: i64,
 }
 
-annals_core::json_struct!(CountStock { item, site, counted });
-
 /// Stop tracking an item; its history stays.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct RetireItem {
     /// The item.
     pub item: Uuid,
 }
-
-annals_core::json_struct!(RetireItem { item });

@@ -1,22 +1,28 @@
 //! What happened to inventory items, and how older payloads are upgraded.
 
-use annals_core::{DecodeError, events, json};
+use annals_core::{DecodeError, Event, Json, json};
 
-events! {
-    /// An inventory event.
-    pub enum InventoryEvent {
-        ItemAdded = 2,
-        ItemRenamed = 1,
-        StockReceived = 1,
-        StockConsumed = 1,
-        StockCounted = 1,
-        ItemRetired = 1,
-    }
-    upcast: upcast
+/// An inventory event.
+#[derive(Clone, Debug, PartialEq, Event)]
+#[event(upcast = upcast)]
+pub enum InventoryEvent {
+    /// See [`ItemAdded`].
+    #[event(schema = 2)]
+    ItemAdded(ItemAdded),
+    /// See [`ItemRenamed`].
+    ItemRenamed(ItemRenamed),
+    /// See [`StockReceived`].
+    StockReceived(StockReceived),
+    /// See [`StockConsumed`].
+    StockConsumed(StockConsumed),
+    /// See [`StockCounted`].
+    StockCounted(StockCounted),
+    /// See [`ItemRetired`].
+    ItemRetired(ItemRetired),
 }
 
 /// An item was added. Schema 2; schema 1 was `{"item_name"}` alone.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ItemAdded {
     /// The item's name.
     pub name: String,
@@ -26,19 +32,15 @@ pub struct ItemAdded {
     pub reorder_level: i64,
 }
 
-annals_core::json_struct!(ItemAdded { name, unit, reorder_level });
-
 /// An item was renamed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ItemRenamed {
     /// The new name.
     pub name: String,
 }
 
-annals_core::json_struct!(ItemRenamed { name });
-
 /// Stock arrived at a site.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct StockReceived {
     /// The site.
     pub site: String,
@@ -48,10 +50,8 @@ pub struct StockReceived {
     pub note: Option<String>,
 }
 
-annals_core::json_struct!(StockReceived { site, qty, note });
-
 /// Stock was used at a site.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct StockConsumed {
     /// The site.
     pub site: String,
@@ -59,10 +59,8 @@ pub struct StockConsumed {
     pub qty: i64,
 }
 
-annals_core::json_struct!(StockConsumed { site, qty });
-
 /// A site's stock was counted; the count replaces what it held.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct StockCounted {
     /// The site.
     pub site: String,
@@ -72,20 +70,15 @@ pub struct StockCounted {
     pub delta: i64,
 }
 
-annals_core::json_struct!(StockCounted { site, counted, delta });
-
 /// An item was retired.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ItemRetired {}
 
-annals_core::json_struct!(ItemRetired {});
-
 /// `ItemAdded` as schema 1 wrote it.
+#[derive(Json)]
 struct ItemAddedV1 {
     item_name: String,
 }
-
-annals_core::json_struct!(ItemAddedV1 { item_name });
 
 /// Upgrades stored inventory payloads of older schemas:
 /// `ItemAdded` 1 `{"item_name"}` becomes 2 `{"name", "unit": "each", "reorder_level": 0}`.

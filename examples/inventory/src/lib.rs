@@ -14,7 +14,7 @@ pub use events::{
     InventoryEvent, ItemAdded, ItemRenamed, ItemRetired, StockConsumed, StockCounted,
     StockReceived, upcast,
 };
-pub use rules::{Inventory, Item};
+pub use rules::{Inventory, InventoryRejection, Item};
 pub use views::{
     ACTIVITY_LENGTH, Activity, ActivityEntry, HISTORY_POINTS, History, LowStock, Stock, StockRow,
 };

@@ -6,15 +6,16 @@ use super::commands::*;
 use super::events::*;
 use super::views::{Activity, History, LowStock, Stock};
 
-use annals_core::{Change, Domain, Rejection, SmallMap, stream_name};
-use annals_core::{DynView, Table};
+use annals_core::{
+    Change, Context, Domain, DynView, Json, Rejection, SmallMap, Table, stream_name,
+};
 
 /// The inventory domain. Its streams are `item-<uuid>`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Inventory;
 
 /// An item's decided state (`None` in [`Inventory`]'s `State` until it is added).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Json)]
 pub struct Item {
     /// Its name.
     pub name: String,
@@ -28,14 +29,71 @@ pub struct Item {
     pub retired: bool,
 }
 
-annals_core::json_struct!(Item { name, unit, reorder_level, stock, retired });
-
 impl Item {
     /// Units held at `site`.
     pub fn at(&self, site: &str) -> i64 {
         self.stock.get(site).copied().unwrap_or(0)
     }
 }
+
+/// Why an inventory command is refused.
+#[derive(Clone, Debug, PartialEq, Rejection)]
+pub enum InventoryRejection {
+    /// The item was added before.
+    #[rejection("Item {0} already exists.")]
+    ItemExists(Uuid),
+    /// No item has this id.
+    #[rejection("There is no item {0}.")]
+    UnknownItem(Uuid),
+    /// The item was retired.
+    #[rejection("{0} was retired.")]
+    ItemRetired(String),
+    /// A name that is empty or too long once trimmed.
+    #[rejection("An item's name must be 1 to 100 characters, not {0}.")]
+    InvalidName(usize),
+    /// A unit that is empty or too long once trimmed.
+    #[rejection("A unit must be 1 to 20 characters, not {0}.")]
+    InvalidUnit(usize),
+    /// A site's name that is empty or too long once trimmed.
+    #[rejection("A site's name must be 1 to 40 characters, not {0}.")]
+    InvalidSite(usize),
+    /// A quantity, count or reorder level below what the command allows.
+    #[rejection(code = "invalid_quantity", "{what} must be at least {min}, not {value}.")]
+    TooSmall {
+        /// What the number is.
+        what: &'static str,
+        /// The least allowed.
+        min: i64,
+        /// What was given.
+        value: i64,
+    },
+    /// A change the item's total could not hold.
+    #[rejection(code = "invalid_quantity", "{name} cannot hold {delta} more {unit}.")]
+    TooLarge {
+        /// The item's name.
+        name: String,
+        /// The change.
+        delta: i64,
+        /// Its unit.
+        unit: String,
+    },
+    /// Using more than the site holds.
+    #[rejection("Only {held} {unit} of {name} left at {site}; cannot use {qty}.")]
+    InsufficientStock {
+        /// What the site holds.
+        held: i64,
+        /// The item's unit.
+        unit: String,
+        /// The item's name.
+        name: String,
+        /// The site.
+        site: String,
+        /// What was asked for.
+        qty: i64,
+    },
+}
+
+use InventoryRejection as No;
 
 impl Domain for Inventory {
     const NAME: &'static str = "inventory";
@@ -45,6 +103,7 @@ impl Domain for Inventory {
     type Command = InventoryCommand;
     type Event = InventoryEvent;
     type State = Option<Item>;
+    type Rejection = InventoryRejection;
 
     fn streams(command: &InventoryCommand) -> Vec<String> {
         vec![stream_name(Self::CATEGORY, item_of(command))]
@@ -52,27 +111,24 @@ impl Domain for Inventory {
 
     fn decide(
         command: &InventoryCommand,
-        states: &[&Option<Item>],
-    ) -> Result<Vec<Change<InventoryEvent>>, Rejection> {
-        let stream = stream_name(Self::CATEGORY, item_of(command));
-        let state = states.first().copied().and_then(Option::as_ref);
+        context: &Context<'_, Self>,
+    ) -> Result<Vec<Change<InventoryEvent>>, InventoryRejection> {
+        let stream = context.stream(0);
+        let state = stream.state.as_ref();
         let event = match command {
             InventoryCommand::AddItem(c) => {
                 if state.is_some() {
-                    return Err(Rejection::new(
-                        "item_exists",
-                        format!("Item {} already exists.", c.item),
-                    ));
+                    return Err(No::ItemExists(c.item));
                 }
                 InventoryEvent::ItemAdded(ItemAdded {
-                    name: text(&c.name, 100, "invalid_name", "An item's name")?,
-                    unit: text(&c.unit, 20, "invalid_unit", "A unit")?,
+                    name: text(&c.name, 100).map_err(No::InvalidName)?,
+                    unit: text(&c.unit, 20).map_err(No::InvalidUnit)?,
                     reorder_level: at_least(0, c.reorder_level, "A reorder level")?,
                 })
             }
             InventoryCommand::RenameItem(c) => {
                 active(state, &c.item)?;
-                let name = text(&c.name, 100, "invalid_name", "An item's name")?;
+                let name = text(&c.name, 100).map_err(No::InvalidName)?;
                 InventoryEvent::ItemRenamed(ItemRenamed { name })
             }
             InventoryCommand::ReceiveStock(c) => {
@@ -97,13 +153,13 @@ impl Domain for Inventory {
                 let qty = at_least(1, c.qty, "A quantity")?;
                 let held = item.at(&site);
                 if held < qty {
-                    return Err(Rejection::new(
-                        "insufficient_stock",
-                        format!(
-                            "Only {held} {} of {} left at {site}; cannot use {qty}.",
-                            item.unit, item.name
-                        ),
-                    ));
+                    return Err(No::InsufficientStock {
+                        held,
+                        unit: item.unit.clone(),
+                        name: item.name.clone(),
+                        site,
+                        qty,
+                    });
                 }
                 InventoryEvent::StockConsumed(StockConsumed { site, qty })
             }
@@ -120,7 +176,7 @@ impl Domain for Inventory {
                 InventoryEvent::ItemRetired(ItemRetired {})
             }
         };
-        Ok(vec![(stream, event)])
+        Ok(vec![stream.append(event)])
     }
 
     fn evolve(state: &mut Option<Item>, event: &InventoryEvent) {
@@ -148,9 +204,9 @@ impl Domain for Inventory {
 
     fn compensate(
         command: &InventoryCommand,
-        before: &[&Option<Item>],
+        before: &Context<'_, Self>,
     ) -> Option<InventoryCommand> {
-        let before = before.first().copied().and_then(Option::as_ref);
+        let before = before.stream(0).state.as_ref();
         Some(match command {
             InventoryCommand::AddItem(c) => {
                 InventoryCommand::RetireItem(RetireItem { item: c.item })
@@ -201,52 +257,41 @@ fn item_of(command: &InventoryCommand) -> &Uuid {
 }
 
 /// The item, if it exists and is not retired.
-fn active<'a>(state: Option<&'a Item>, id: &Uuid) -> Result<&'a Item, Rejection> {
+fn active<'a>(state: Option<&'a Item>, id: &Uuid) -> Result<&'a Item, InventoryRejection> {
     match state {
-        None => Err(Rejection::new("unknown_item", format!("There is no item {id}."))),
-        Some(item) if item.retired => {
-            Err(Rejection::new("item_retired", format!("{} was retired.", item.name)))
-        }
+        None => Err(No::UnknownItem(*id)),
+        Some(item) if item.retired => Err(No::ItemRetired(item.name.clone())),
         Some(item) => Ok(item),
     }
 }
 
-fn site(site: &str) -> Result<String, Rejection> {
-    text(site, 40, "invalid_site", "A site's name")
+fn site(site: &str) -> Result<String, InventoryRejection> {
+    text(site, 40).map_err(No::InvalidSite)
 }
 
 /// Rejects a change of `delta` units that would take the item's total past what an i64 holds;
 /// every site holds 0 or more, so each site's quantity then fits as well.
-fn fits(item: &Item, delta: i64) -> Result<(), Rejection> {
+fn fits(item: &Item, delta: i64) -> Result<(), InventoryRejection> {
     let total = item.stock.values().try_fold(0_i64, |total, qty| total.checked_add(*qty));
     if total.and_then(|total| total.checked_add(delta)).is_none() {
-        return Err(Rejection::new(
-            "invalid_quantity",
-            format!("{} cannot hold {delta} more {}.", item.name, item.unit),
-        ));
+        return Err(No::TooLarge { name: item.name.clone(), delta, unit: item.unit.clone() });
     }
     Ok(())
 }
 
-fn at_least(min: i64, value: i64, what: &str) -> Result<i64, Rejection> {
+fn at_least(min: i64, value: i64, what: &'static str) -> Result<i64, InventoryRejection> {
     if value < min {
-        return Err(Rejection::new(
-            "invalid_quantity",
-            format!("{what} must be at least {min}, not {value}."),
-        ));
+        return Err(No::TooSmall { what, min, value });
     }
     Ok(value)
 }
 
-/// Trimmed text of 1 to `max` characters, or a rejection with `code`.
-fn text(value: &str, max: usize, code: &str, what: &str) -> Result<String, Rejection> {
+/// Trimmed text of 1 to `max` characters, or its length in characters.
+fn text(value: &str, max: usize) -> Result<String, usize> {
     let value = value.trim();
     let length = value.chars().count();
     if length == 0 || length > max {
-        return Err(Rejection::new(
-            code,
-            format!("{what} must be 1 to {max} characters, not {length}."),
-        ));
+        return Err(length);
     }
     Ok(value.to_owned())
 }

@@ -4,13 +4,13 @@ use std::collections::VecDeque;
 
 use super::events::InventoryEvent;
 use super::rules::Inventory;
-use annals_core::{Envelope, Position, Projection, SmallMap, Version, id_of};
+use annals_core::{Envelope, Json, Position, Projection, SmallMap, Version, id_of};
 
 /// Per item: name, unit, reorder level, quantity per site, total, retired. Keyed by item id.
 pub struct Stock;
 
 /// One item in `stock`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Json)]
 pub struct StockRow {
     /// The item's name.
     pub name: String,
@@ -25,8 +25,6 @@ pub struct StockRow {
     /// Whether the item was retired.
     pub retired: bool,
 }
-
-annals_core::json_struct!(StockRow { name, unit, reorder_level, sites, total, retired });
 
 impl StockRow {
     /// Whether the item is active and its total is below its reorder level.
@@ -107,7 +105,7 @@ pub struct Activity;
 pub const ACTIVITY_LENGTH: usize = 200;
 
 /// One event in `activity`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Json)]
 pub struct ActivityEntry {
     /// Its global position (absent while pending).
     pub position: Option<Position>,
@@ -122,8 +120,6 @@ pub struct ActivityEntry {
     /// When, in milliseconds since the epoch.
     pub at: i64,
 }
-
-annals_core::json_struct!(ActivityEntry { position, item, version, event, actor, at });
 
 impl Projection<Inventory> for Activity {
     const NAME: &'static str = "activity";
