@@ -100,9 +100,19 @@ impl<D: Domain, P: Projection<D>> Table<D, P> {
         Box::new(Self::default())
     }
 
-    /// The row under `key`, typed.
+    /// The row under `key`, typed, whether or not it is listed.
     pub fn row(&self, key: &str) -> Option<&P::Row> {
         self.rows.get(key).and_then(Self::typed)
+    }
+
+    /// The listed rows with their keys, in key order: what the view shows.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &P::Row)> {
+        self.typed_rows().filter(|(_, row)| P::listed(row)).map(|(key, row)| (key.as_str(), row))
+    }
+
+    /// The single row of a view that is one value (`Projection::SINGLE`).
+    pub fn single(&self) -> Option<&P::Row> {
+        self.row("")
     }
 
     fn typed(slot: &Slot) -> Option<&P::Row> {
@@ -151,6 +161,8 @@ pub trait DynView<D: Domain> {
     fn rows(&self) -> Vec<(String, RawJson)>;
     /// A copy.
     fn boxed_clone(&self) -> Box<dyn DynView<D>>;
+    /// The table itself, to reach its rows typed (see [`ViewSet::table`]).
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
@@ -236,6 +248,10 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
 
     fn boxed_clone(&self) -> Box<dyn DynView<D>> {
         Box::new(self.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -323,6 +339,20 @@ impl<D: Domain> ViewSet<D> {
     /// One view by name.
     pub fn view(&self, name: &str) -> Option<&dyn DynView<D>> {
         self.views.iter().find(|view| view.name() == name).map(|view| view.as_ref())
+    }
+
+    /// The table of projection `P`, with its rows typed.
+    ///
+    /// ```
+    /// # use annals_core::{Domain, Projection, ViewSet};
+    /// # fn demo<D: Domain, Stock: Projection<D>>(views: &ViewSet<D>) {
+    /// if let Some(stock) = views.table::<Stock>() {
+    ///     for (item, row) in stock.rows() { /* row: &Stock::Row */ }
+    /// }
+    /// # }
+    /// ```
+    pub fn table<P: Projection<D>>(&self) -> Option<&Table<D, P>> {
+        self.views.iter().find_map(|view| view.as_any().downcast_ref::<Table<D, P>>())
     }
 
     /// One view by name, to load or drain.

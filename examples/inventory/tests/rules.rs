@@ -20,6 +20,27 @@ fn milk_stream() -> String {
     item_stream(MILK)
 }
 
+/// Milk (litres, reorder level 10) holding `stock` per site.
+fn milk_item(stock: &[(&str, i64)]) -> Item {
+    let mut item =
+        Item { name: "Milk".into(), unit: "l".into(), reorder_level: 10, ..Item::default() };
+    for (site, qty) in stock {
+        item.stock.insert((*site).to_owned(), *qty);
+    }
+    item
+}
+
+#[test]
+fn receiving_stock_adds_to_the_sites_state() {
+    milk([received(CROSSROADS, 5)])
+        .at(1_800_000_000_000)
+        .by("cook")
+        .when(receive(MILK, CROSSROADS, 2))
+        .then_expect([(milk_stream(), received(CROSSROADS, 2))])
+        .then_state(&milk_stream(), &Some(milk_item(&[(CROSSROADS, 7)])))
+        .then_version(&milk_stream(), 3);
+}
+
 // Events.
 
 fn added(name: &str, unit: &str, reorder_level: i64) -> InventoryEvent {
@@ -315,7 +336,12 @@ fn consuming_everything_the_site_holds_is_allowed() {
 fn consuming_more_than_the_site_holds_is_rejected() {
     milk([received(CROSSROADS, 5)])
         .when(consume(MILK, CROSSROADS, 6))
-        .then_reject("insufficient_stock");
+        .then_reject_with(
+            "insufficient_stock",
+            "Only 5 l of Milk left at crossroads; cannot use 6.",
+        )
+        .then_state(&milk_stream(), &Some(milk_item(&[(CROSSROADS, 5)])))
+        .then_version(&milk_stream(), 2);
 }
 
 #[test]
@@ -607,6 +633,22 @@ fn stock_shows_each_item_with_its_quantity_per_site_and_total() {
             },
         })
     );
+}
+
+#[test]
+fn rows_read_typed_from_rust() {
+    let mut kitchen = Kitchen::with_milk();
+    kitchen.run(receive(MILK, CROSSROADS, 3));
+    kitchen.run(add(FLOUR, "Flour", "kg", 0));
+    let views = kitchen.views();
+    let stock = views.table::<Stock>().expect("the inventory has stock");
+    let milk = stock.row(&MILK.to_string()).expect("Milk is in stock");
+    assert_eq!((milk.name.as_str(), milk.total, milk.sites.get(CROSSROADS)), ("Milk", 3, Some(&3)));
+    let names: Vec<&str> = stock.rows().map(|(_, row)| row.name.as_str()).collect();
+    assert_eq!(names.len(), 2);
+    let low: Vec<&str> =
+        views.table::<LowStock>().expect("low stock").rows().map(|(key, _)| key).collect();
+    assert_eq!(low, [MILK.to_string()], "Milk is below its reorder level of 10; Flour has none");
 }
 
 #[test]
