@@ -231,7 +231,7 @@ export interface Envelope<E> {
   type: E extends { type: infer T } ? T : string;
   schema: number;
   data: E extends { data: infer D } ? D : unknown;
-  meta: { command: Uuid; actor: string; at: number };
+  meta: { command: Uuid; actor: string; at: number; correlation?: Uuid; causation?: Uuid; fields?: Record<string, unknown> };
 }
 
 /** Envelopes of a domain's events, one per event type, so `type` narrows `data`. */
@@ -299,7 +299,17 @@ export interface OpenWarning {
   key?: string;
 }
 
-export type CommandOf<D extends DomainName> = Domains[D]["command"] & { id?: Uuid };
+/** What a caller may attach to a command; it is kept in the meta of every event it produces. */
+export interface Attached {
+  /** The id shared by every command of one conversation or workflow. */
+  correlation?: Uuid;
+  /** The id of the command or event that caused this one. */
+  causation?: Uuid;
+  /** Fields of the app's own. */
+  fields?: Record<string, unknown>;
+}
+
+export type CommandOf<D extends DomainName> = Domains[D]["command"] & { id?: Uuid; meta?: Attached };
 
 export interface Replica<D extends DomainName> {
   readonly domain: D;
