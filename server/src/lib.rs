@@ -15,6 +15,10 @@
 //! ```
 //!
 //! [`app`] and [`run`] serve a router in-process, for tests and for programs of your own.
+//!
+//! With the cargo feature `testing`, the module `testing` is a harness for testing such a
+//! server: a fresh SQLite or PostgreSQL database per test, the app in process or on a socket,
+//! the real binary as a child process, an HTTP client, and `on_both_backends!`.
 
 pub mod admin;
 pub mod auth;
@@ -25,6 +29,8 @@ pub mod hosted;
 pub mod routes;
 mod server;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 use std::net::SocketAddr;

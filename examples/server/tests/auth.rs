@@ -2,7 +2,6 @@
 //! valid token carrying the scope it needs, with a JSON error and without touching data; and
 //! one tenant never sees another's log, streams, views or live events.
 
-#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -74,7 +73,7 @@ fn forged(tenant: &str) -> String {
 
 async fn token_matrix(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app_with(Some(Keys::new(SECRET)), Limits::default()).await;
+    let app = db.app_with::<Inventory>(Some(Keys::new(SECRET)), Limits::default()).await;
     let owner = app.api.with_token(&token("north", &ALL_SCOPES));
     let item = Uuid::new_v4();
     owner.push_accepted(&[add_item(item, "Jam", 0), receive(item, SITE, 9)]).await;
@@ -145,7 +144,7 @@ async fn token_matrix(backend: &Backend) {
 
 async fn tenant_isolation(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app_with(Some(Keys::new(SECRET)), Limits::default()).await;
+    let app = db.app_with::<Inventory>(Some(Keys::new(SECRET)), Limits::default()).await;
     let server = app.serve().await;
     let north = server.api.with_token(&token("north", &ALL_SCOPES));
     let south = server.api.with_token(&token("south", &ALL_SCOPES));

@@ -2,7 +2,6 @@
 //! bodies and batches over the limits, absurd query parameters. Each gets a 4xx with
 //! `{"error": {"code", "message"}}`, never a 5xx, and nothing already accepted is lost.
 
-#[macro_use]
 mod common;
 
 use annals_core::Uuid;
@@ -193,7 +192,7 @@ fn bad_subscriptions() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
 
 async fn refused_input(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app().await;
+    let app = db.app::<Inventory>().await;
     let server = app.serve().await;
     let api = app.api.clone();
     let item = Uuid::new_v4();
@@ -234,7 +233,7 @@ async fn refused_input(backend: &Backend) {
 /// Well-formed requests with extreme values: answered, never a 5xx, the writer unharmed.
 async fn absurd_values(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app().await;
+    let app = db.app::<Inventory>().await;
     let server = app.serve().await;
     let api = app.api.clone();
     let item = Uuid::new_v4();

@@ -2,7 +2,6 @@
 //! rejected command (`wrong_expected_version`, `insufficient_stock`) or, for raw appends, a
 //! 409 `wrong_expected_version` with `expected` and `actual`.
 
-#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -35,7 +34,7 @@ struct Tally {
 
 async fn many_writers(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app().await;
+    let app = db.app::<Inventory>().await;
     let server = app.serve().await;
     let api = server.api.clone();
     let item = Uuid::new_v4();
@@ -155,7 +154,7 @@ async fn many_writers(backend: &Backend) {
 /// Conflicts that do not depend on timing: a write against a version that has moved on.
 async fn stale_raw_append(backend: &Backend) {
     let db = backend.database().await;
-    let api = db.app().await.api;
+    let api = db.app::<Inventory>().await.api;
     let item = Uuid::new_v4();
     let stream = item_stream(item);
     api.push_accepted(&[add_item(item, "Oats", 0), receive(item, SITE, 5)]).await;
@@ -205,7 +204,7 @@ async fn stale_raw_append(backend: &Backend) {
 /// its place.
 async fn queued_pushes(backend: &Backend) {
     let db = backend.database().await;
-    let store = db.store().await;
+    let store = db.store::<Inventory>().await;
     let item = Uuid::new_v4();
     let stream = item_stream(item);
     let request = |commands: &[&Value]| WriteRequest::Commands {

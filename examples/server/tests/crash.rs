@@ -3,7 +3,6 @@
 //! log exactly as it was answered, positions run 1..head without a gap, the stock view equals
 //! a fold of the log, and commands whose answer was lost can be retried safely.
 
-#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -121,7 +120,7 @@ async fn kill_during_load(backend: &Backend) {
     let logs = TempDir::new("annals-test-crash");
     let items: Arc<Vec<Uuid>> = Arc::new((0..4).map(|_| Uuid::new_v4()).collect());
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
-    let mut server = ServerProcess::start(&db.url, &[], logs.path()).await;
+    let mut server = start_server(&db.url, &[], logs.path()).await;
     let setup: Vec<Value> = items.iter().map(|item| add_item(*item, "Peas", 0)).collect();
     let reply = server.api.push_accepted(&setup).await;
     outcomes.lock().await.record(&reply);
@@ -149,7 +148,7 @@ async fn kill_during_load(backend: &Backend) {
             client.await.expect("a client");
         }
 
-        server = ServerProcess::start(&db.url, &[], logs.path()).await;
+        server = start_server(&db.url, &[], logs.path()).await;
         let mut outcomes = outcomes.lock().await;
         assert!(outcomes.answered.len() > answered_before, "the load got no answers");
         verify(&server.api, &outcomes).await;

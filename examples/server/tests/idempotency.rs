@@ -2,7 +2,6 @@
 //! byte, and appends nothing; a raw event id seen before returns the original positions. Also
 //! when the first response was lost on the way back.
 
-#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
@@ -62,7 +61,7 @@ async fn assert_no_duplicates(api: &Api) -> Vec<Value> {
 
 async fn retried_pushes(backend: &Backend) {
     let db = backend.database().await;
-    let api = db.app().await.api;
+    let api = db.app::<Inventory>().await.api;
     let item = Uuid::new_v4();
     let first = [
         add_item(item, "Flour", 0),
@@ -148,7 +147,7 @@ where
 /// the client retries, twice. Nothing is recorded twice and both retries agree exactly.
 async fn dropped_responses(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app().await;
+    let app = db.app::<Inventory>().await;
     let server = app.serve().await;
     let api = server.api.clone();
     let items: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
@@ -190,7 +189,7 @@ async fn dropped_responses(backend: &Backend) {
 
 async fn retried_appends(backend: &Backend) {
     let db = backend.database().await;
-    let api = db.app().await.api;
+    let api = db.app::<Inventory>().await.api;
     let item = Uuid::new_v4();
     let stream = item_stream(item);
     api.push_accepted(&[add_item(Uuid::new_v4(), "Salt", 0)]).await;

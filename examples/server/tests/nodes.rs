@@ -36,8 +36,8 @@ async fn two_nodes(backend: &Backend) {
     let db = backend.database().await;
     let logs = TempDir::new("annals-test-nodes");
     let nodes = [
-        ServerProcess::start(&db.url, &[], logs.path()).await,
-        ServerProcess::start(&db.url, &[], logs.path()).await,
+        start_server(&db.url, &[], logs.path()).await,
+        start_server(&db.url, &[], logs.path()).await,
     ];
     let mut subscribers = [nodes[0].api.subscribe(0).await, nodes[1].api.subscribe(0).await];
     let item = Uuid::new_v4();

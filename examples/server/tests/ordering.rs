@@ -56,7 +56,7 @@ async fn roll_back(url: String, stop: Arc<AtomicBool>) -> usize {
 
 async fn gap_free(backend: &Backend) {
     let db = backend.database().await;
-    let nodes = [db.app().await, db.app().await];
+    let nodes = [db.app::<Inventory>().await, db.app::<Inventory>().await];
     let served = [nodes[0].serve().await, nodes[1].serve().await];
     let items: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
     let setup: Vec<Value> = items.iter().map(|item| add_item(*item, "Corn", 0)).collect();

@@ -1,7 +1,6 @@
 //! A round trip through every read endpoint: push three commands, then read them back from
 //! the log, the stream, its state now and at a version, and each read model; and the 404s.
 
-#[macro_use]
 mod common;
 
 use annals_core::Uuid;
@@ -13,7 +12,7 @@ on_both_backends!(expected_versions => expected_versions_sqlite, expected_versio
 
 async fn round_trip(backend: &Backend) {
     let db = backend.database().await;
-    let api = db.app().await.api;
+    let api = db.app::<Inventory>().await.api;
     let item = Uuid::new_v4();
     let stream = item_stream(item);
     let commands = [
@@ -136,7 +135,7 @@ async fn round_trip(backend: &Backend) {
 /// whether or not the command itself writes to that stream.
 async fn expected_versions(backend: &Backend) {
     let db = backend.database().await;
-    let api = db.app().await.api;
+    let api = db.app::<Inventory>().await.api;
     let (milk, flour) = (Uuid::new_v4(), Uuid::new_v4());
     let (milk_stream, flour_stream) = (item_stream(milk), item_stream(flour));
     api.push_accepted(&[add_item(milk, "Milk", 0), receive(milk, "crossroads", 4)]).await;

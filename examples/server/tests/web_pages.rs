@@ -4,7 +4,6 @@
 //! name was rebound to 127.0.0.1 (DNS rebinding) is refused by its Host. Allowed origins pass
 //! their CORS preflight, and names given with `--allowed-host` are served.
 
-#[macro_use]
 mod common;
 
 use annals_core::Uuid;
@@ -26,7 +25,7 @@ fn push_body(item: Uuid) -> Vec<u8> {
 
 async fn cross_site_writes(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app().await;
+    let app = db.app::<Inventory>().await;
     let served = app.serve().await;
     let api = &served.api;
     let item = Uuid::new_v4();
@@ -78,7 +77,7 @@ async fn cross_site_writes(backend: &Backend) {
 
 async fn dns_rebinding(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app().await;
+    let app = db.app::<Inventory>().await;
     let served = app.serve().await;
     let api = &served.api;
     let port = served.addr.port();
@@ -123,7 +122,7 @@ async fn preflights(backend: &Backend) {
     let app_origin = "http://app.example:5173";
     let limits = Limits { cors_origins: vec![app_origin.to_owned()], ..Limits::default() };
     for keys in [None, Some(Keys::new(SECRET))] {
-        let app = db.app_with(keys.clone(), limits.clone()).await;
+        let app = db.app_with::<Inventory>(keys.clone(), limits.clone()).await;
         let served = app.serve().await;
         let api = &served.api;
         let preflight = |origin: &'static str| {
@@ -164,7 +163,7 @@ async fn allowed_hosts(backend: &Backend) {
     let db = backend.database().await;
     // Local mode behind a proxy that sends its own name.
     let limits = Limits { allowed_hosts: vec!["annals.internal".to_owned()], ..Limits::default() };
-    let served = db.app_with(None, limits.clone()).await.serve().await;
+    let served = db.app_with::<Inventory>(None, limits.clone()).await.serve().await;
     for (host, status) in [
         ("annals.internal:8080", 200),
         ("ANNALS.internal", 200),
@@ -176,7 +175,8 @@ async fn allowed_hosts(backend: &Backend) {
     }
     // Token mode serves any name, until the operator names the public ones.
     let owner = token("default", &ALL_SCOPES);
-    let served = db.app_with(Some(Keys::new(SECRET)), Limits::default()).await.serve().await;
+    let served =
+        db.app_with::<Inventory>(Some(Keys::new(SECRET)), Limits::default()).await.serve().await;
     let reply = served
         .api
         .with_token(&owner)
@@ -184,7 +184,7 @@ async fn allowed_hosts(backend: &Backend) {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let limits = Limits { allowed_hosts: vec!["api.example.com".to_owned()], ..Limits::default() };
-    let served = db.app_with(Some(Keys::new(SECRET)), limits).await.serve().await;
+    let served = db.app_with::<Inventory>(Some(Keys::new(SECRET)), limits).await.serve().await;
     let api = served.api.with_token(&owner);
     for (host, status) in [
         ("api.example.com", 200),
@@ -203,7 +203,7 @@ async fn the_allowed_host_flag_names_more_hosts() {
     run_scenario(async {
         let db = Backend::Sqlite.database().await;
         let logs = TempDir::new("annals-test-hosts");
-        let server = ServerProcess::start(
+        let server = start_server(
             &db.url,
             &["--allowed-host", "annals.internal,other.internal"],
             logs.path(),

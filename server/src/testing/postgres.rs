@@ -1,6 +1,6 @@
-//! The PostgreSQL the tests run on: the server named by `ANNALS_TEST_DATABASE_URL` when it is
-//! set, or else a private cluster that this test binary starts once, on a free port, in a
-//! fresh directory under the system's temporary folder.
+//! The PostgreSQL tests run on (cargo features `testing` and `postgres`): the server named by
+//! `ANNALS_TEST_DATABASE_URL` when it is set, or else a private cluster that the test binary
+//! starts once, on a free port, in a fresh directory under the system's temporary folder.
 //!
 //! A static is never dropped, so the private cluster cannot be stopped by a destructor.
 //! Instead each cluster gets a watchdog: a small `sh` loop that waits for the test binary's
@@ -11,13 +11,12 @@
 //! a message saying what to install: they are never skipped.
 
 use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use annals_core::Uuid;
 use tokio_postgres::NoTls;
+use uuid::Uuid;
 
 /// The prefix of a private cluster's directory; the owning process id follows it.
 const PREFIX: &str = "annals-test-pg-";
@@ -132,8 +131,15 @@ fn postgres_bin() -> Option<PathBuf> {
 }
 
 /// PostgreSQL refuses to run as root: then its tools run as the `postgres` user.
+#[cfg(unix)]
 fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
 }
 
 fn tool(bin: &Path, name: &str, as_root: bool) -> Command {

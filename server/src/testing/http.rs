@@ -1,5 +1,5 @@
 //! A minimal HTTP/1.1 client over a plain TCP connection: one request per connection, and a
-//! reader of Server-Sent Events. Enough for the tests, and it keeps the build lean.
+//! reader of Server-Sent Events. Enough for tests, with no HTTP client crate to build.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::Reply;
+use super::api::Reply;
 
 fn broken(why: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.into())
