@@ -67,8 +67,8 @@ impl<'a, D: Domain> Context<'a, D> {
     /// which its own tests show at once.
     #[track_caller]
     pub fn stream(&self, index: usize) -> Stream<'a, D> {
-        match self.streams.get(index) {
-            Some(&(name, stream)) => Stream { name, version: stream.version, state: &stream.state },
+        match self.get(index) {
+            Some(stream) => stream,
             None => panic!(
                 "decide asked for stream {index}, but streams() named {} for this command",
                 self.streams.len()
@@ -76,9 +76,16 @@ impl<'a, D: Domain> Context<'a, D> {
         }
     }
 
+    /// The `index`-th stream the command named, if it named that many (a command over a
+    /// list may name none).
+    pub fn get(&self, index: usize) -> Option<Stream<'a, D>> {
+        let &(name, stream) = self.streams.get(index)?;
+        Some(Stream { name, version: stream.version, state: &stream.state })
+    }
+
     /// Every stream the command named, in order.
     pub fn streams(&self) -> impl Iterator<Item = Stream<'a, D>> + '_ {
-        (0..self.streams.len()).map(|index| self.stream(index))
+        (0..self.streams.len()).filter_map(|index| self.get(index))
     }
 
     /// The command's id.

@@ -3,7 +3,8 @@
 //! - [`given`] events (or [`given_no_events`]), optionally [`at`](Given::at) a time,
 //!   [`by`](Given::by) an actor or [`with_meta`](Given::with_meta) of your own;
 //! - [`when`](Given::when) a command;
-//! - [`then_expect`](Then::then_expect) these events, or [`then_reject`](Then::then_reject) with
+//! - [`then_expect`](Then::then_expect) these events (or
+//!   [`then_expect_nothing`](Then::then_expect_nothing)), or [`then_reject`](Then::then_reject) with
 //!   a code (and [`then_reject_with`](Then::then_reject_with) a message); then check the
 //!   resulting [`state`](Then::then_state) and [`version`](Then::then_version) of a stream.
 //! - Projections: [`view`](Given::view) and [`row`](Given::row) after the given events.
@@ -233,6 +234,12 @@ impl<D: Domain> Then<D> {
             }
         }
         self
+    }
+
+    /// The command was accepted and recorded no event (it asked for what already holds).
+    #[track_caller]
+    pub fn then_expect_nothing(self) -> Self {
+        self.then_expect(std::iter::empty::<(String, D::Event)>())
     }
 
     /// The command was rejected with `code` (and some message for people).

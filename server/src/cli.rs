@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// The annals server.
+/// An annals server: the HTTP API of a domain over SQLite or PostgreSQL.
 #[derive(Debug, Parser)]
-#[command(name = "annals-server", version, about)]
+#[command(name = "annals-server", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

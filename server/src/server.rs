@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use annals_core::Domain;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
 
 use crate::auth::{Claims, Keys, Scope};
@@ -57,23 +57,44 @@ impl Server {
                     .unwrap_or_else(|_| "annals_server=info".into()),
             )
             .init();
-        match self.run(std::env::args_os()) {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let name = program_name(args.first());
+        match self.run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
-                eprintln!("annals-server: {message}");
+                eprintln!("{name}: {message}");
                 ExitCode::FAILURE
             }
         }
     }
 
-    /// Runs the command `args` name (the first being the program's name). `--help` and
-    /// argument errors print and exit, as command lines do.
+    /// Runs the command `args` name (the first being the program's name, which the help and
+    /// errors use). `--help` and argument errors print and exit, as command lines do.
     pub fn run<I: IntoIterator<Item = T>, T: Into<OsString> + Clone>(
         self,
         args: I,
     ) -> Result<(), String> {
-        run(Cli::parse_from(args), &self.domains)
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let name = program_name(args.first());
+        let mut command = Cli::command().name(name.clone()).bin_name(name);
+        if self.domains.len() < 2 {
+            // With one domain there is nothing to choose.
+            for subcommand in ["serve", "export", "import", "rebuild"] {
+                command = command
+                    .mut_subcommand(subcommand, |c| c.mut_arg("domain", |arg| arg.hide(true)));
+            }
+        }
+        let matches = command.get_matches_from(args);
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        run(cli, &self.domains)
     }
+}
+
+/// The program's file name, as its user typed it (`annals-server` when unknown).
+fn program_name(first: Option<&OsString>) -> String {
+    first
+        .and_then(|path| std::path::Path::new(path).file_name())
+        .map_or_else(|| "annals-server".to_owned(), |name| name.to_string_lossy().into_owned())
 }
 
 fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {

@@ -213,3 +213,20 @@ async fn the_binary_serves_todos() {
     })
     .await;
 }
+
+/// The program speaks under its own name, and offers no choice of domain when it hosts one.
+#[test]
+fn the_binary_names_itself_and_hides_the_domain_choice() {
+    let binary = env!("CARGO_BIN_EXE_annals-todo-server");
+    let help = std::process::Command::new(binary).args(["serve", "--help"]).output();
+    let help = String::from_utf8_lossy(&help.expect("the binary runs").stdout).into_owned();
+    assert!(help.contains("Usage: annals-todo-server serve"), "{help}");
+    assert!(!help.contains("--domain"), "{help}");
+    let failed = std::process::Command::new(binary)
+        .args(["serve", "--database", "nowhere://x"])
+        .output()
+        .expect("the binary runs");
+    let said = String::from_utf8_lossy(&failed.stderr).into_owned();
+    assert!(!failed.status.success());
+    assert!(said.starts_with("annals-todo-server: cannot open nowhere://x"), "{said}");
+}

@@ -89,9 +89,6 @@ fn check(given: Given<Todo>, command: TodoCommand, expected: Result<TodoEvent, &
     };
 }
 
-/// Nothing is recorded.
-const NOTHING: [(String, TodoEvent); 0] = [];
-
 // AddTodo.
 
 #[test]
@@ -166,8 +163,8 @@ fn reopening_a_completed_todo_records_it() {
 
 #[test]
 fn toggling_a_todo_to_the_state_it_has_records_nothing() {
-    milk([]).when(toggle(MILK, false)).then_expect(NOTHING);
-    milk([toggled(true)]).when(toggle(MILK, true)).then_expect(NOTHING);
+    milk([]).when(toggle(MILK, false)).then_expect_nothing();
+    milk([toggled(true)]).when(toggle(MILK, true)).then_expect_nothing();
 }
 
 // ToggleAll.
@@ -206,8 +203,8 @@ fn toggle_all_names_each_listed_todo_once_however_often_it_is_listed() {
 
 #[test]
 fn toggle_all_with_nothing_to_change_records_nothing() {
-    three().when(toggle_all(&[BREAD, EGGS], true)).then_expect(NOTHING);
-    three().when(toggle_all(&[], true)).then_expect(NOTHING);
+    three().when(toggle_all(&[BREAD, EGGS], true)).then_expect_nothing();
+    three().when(toggle_all(&[], true)).then_expect_nothing();
 }
 
 #[test]
@@ -234,12 +231,12 @@ fn clearing_completed_deletes_the_listed_completed_todos_only() {
 
 #[test]
 fn clearing_completed_passes_over_active_and_deleted_todos() {
-    three().when(clear_completed(&[MILK, EGGS])).then_expect(NOTHING);
+    three().when(clear_completed(&[MILK, EGGS])).then_expect_nothing();
 }
 
 #[test]
 fn clearing_completed_leaves_completed_todos_that_are_not_listed() {
-    three().when(clear_completed(&[MILK])).then_expect(NOTHING);
+    three().when(clear_completed(&[MILK])).then_expect_nothing();
     three().when(clear_completed(&[BREAD])).then_expect([(stream(BREAD), deleted(true))]);
 }
 
