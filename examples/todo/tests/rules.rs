@@ -93,9 +93,14 @@ fn check(given: Given<Todo>, command: TodoCommand, expected: Result<TodoEvent, &
 
 #[test]
 fn adding_a_todo_records_its_trimmed_title() {
+    let active = TodoItem { title: "Buy milk".into(), completed: false, deleted: false };
     given_no_events::<Todo>()
+        .at(1_800_000_000_000)
+        .by("ann")
         .when(add(MILK, "  Buy milk\t"))
-        .then_expect([(stream(MILK), added("Buy milk"))]);
+        .then_expect([(stream(MILK), added("Buy milk"))])
+        .then_state(&stream(MILK), &Some(active))
+        .then_version(&stream(MILK), 1);
 }
 
 #[test]
