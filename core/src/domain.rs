@@ -158,6 +158,16 @@ pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
     /// Folds one event into its stream's state.
     fn evolve(state: &mut Self::State, event: &Self::Event);
 
+    /// The state of `stream` before its first event is folded: `Default`, unless the domain
+    /// has several kinds of streams, each with a state type of its own; then its `State` is
+    /// [`Kinds2`](crate::Kinds2) (or more) and this is `Kinds2::of(stream)`, which picks the
+    /// kind by the stream's category. (`decide` sees a stream with no events in its
+    /// `Default` state, `Kinds2::Other` then: the stream is new.)
+    fn initial(stream: &str) -> Self::State {
+        let _ = stream;
+        Self::State::default()
+    }
+
     /// The command that undoes `command`, seen in the context it was decided in (the states
     /// before it ran); `None` when it cannot be undone, which is the default. Undo appends
     /// new events; history is kept.

@@ -18,6 +18,7 @@ mod engine;
 mod envelope;
 mod event;
 pub mod json;
+mod kinds;
 mod log;
 mod replica;
 mod small_map;
@@ -36,6 +37,7 @@ pub use event::{
     DecodeError, EventData, RawEvent, Upcaster, decode_payload, decode_payload_with, no_upcast,
     read_event, write_event,
 };
+pub use kinds::{Kind, Kinds2, Kinds3, Kinds4};
 pub use log::MemoryLog;
 pub use replica::{
     DEFAULT_HISTORY, Gap, Pending, Rebased, Rejected, Replica, Saved, SavedView, Status,

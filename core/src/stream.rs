@@ -24,6 +24,9 @@ impl<D: Domain> Default for StreamState<D> {
 impl<D: Domain> StreamState<D> {
     /// Folds one event of this stream.
     pub fn apply(&mut self, envelope: &Envelope<D::Event>) {
+        if self.version == 0 {
+            self.state = D::initial(&envelope.stream);
+        }
         D::evolve(&mut self.state, &envelope.event);
         self.version = envelope.version;
     }
