@@ -360,8 +360,10 @@ impl<D: Domain> Replica<D> {
                     }
                 }
                 CommandResult::Accepted { id, events } => {
+                    // Events the replica already holds say nothing new; an acceptance that
+                    // recorded no event still answers its pending command.
                     let known = events.iter().all(|e| e.position.unwrap_or(0) <= self.position());
-                    if known || self.accepted_set.contains(id) {
+                    if (known && !events.is_empty()) || self.accepted_set.contains(id) {
                         continue;
                     }
                     if let Some(pending) = self.pending.iter_mut().find(|p| p.meta.command == *id) {

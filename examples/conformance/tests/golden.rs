@@ -1,5 +1,5 @@
-//! Golden fixtures of stored events (SPEC section 2): every event type of both domains at its
-//! current schema, and every older schema, must still load from
+//! Golden fixtures of stored events (SPEC section 2): every event type of the inventory, the
+//! bank and the to-do list at its current schema, and every older schema, must still load from
 //! `examples/<domain>/tests/fixtures/<Type>.v<schema>.json`; current ones must write back the
 //! same JSON.
 //! Then the decode errors, command decoding, and the envelope's wire shape.
@@ -12,6 +12,7 @@ use annals_bank::*;
 use annals_core::testing::raw;
 use annals_core::{CommandData, Envelope, EventData, Uuid, ViewSet, meta};
 use annals_inventory::*;
+use annals_todo::TodoEvent;
 use serde_json::{Value, json};
 
 /// The item of the inventory fixtures.
@@ -34,6 +35,9 @@ const BANK_TYPES: [&str; 7] = [
     "TransferredIn",
     "AccountClosed",
 ];
+
+/// Every to-do event type; each needs a fixture at its current schema.
+const TODO_TYPES: [&str; 4] = ["TodoAdded", "TodoEdited", "TodoToggled", "TodoDeleted"];
 
 fn uuid(text: &str) -> Uuid {
     Uuid::parse_str(text).expect("a valid uuid")
@@ -176,6 +180,17 @@ fn bank_event(file: &str) -> BankEvent {
     }
 }
 
+/// The event each to-do fixture must decode to.
+fn todo_event(file: &str) -> TodoEvent {
+    match file {
+        "TodoAdded.v1.json" => TodoEvent::TodoAdded { title: "Buy milk".into() },
+        "TodoEdited.v1.json" => TodoEvent::TodoEdited { title: "Buy oat milk".into() },
+        "TodoToggled.v1.json" => TodoEvent::TodoToggled { completed: true },
+        "TodoDeleted.v1.json" => TodoEvent::TodoDeleted { completed: true },
+        other => panic!("todo/{other}: add the event it must decode to"),
+    }
+}
+
 /// Checks every fixture of `domain` with `expected`, and that every one of `types` has a
 /// fixture at its current schema.
 #[track_caller]
@@ -209,6 +224,11 @@ fn every_inventory_fixture_loads_and_current_ones_write_back_the_same_json() {
 #[test]
 fn every_bank_fixture_loads_and_current_ones_write_back_the_same_json() {
     check_domain("bank", &BANK_TYPES, bank_event);
+}
+
+#[test]
+fn every_todo_fixture_loads_and_current_ones_write_back_the_same_json() {
+    check_domain("todo", &TODO_TYPES, todo_event);
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! The engine's laws, each written once over any [`Domain`] and checked for the inventory and
-//! the bank, over random commands from small id pools so that commands collide and many are
-//! refused:
+//! The engine's laws, each written once over any [`Domain`] and checked for the inventory, the
+//! bank and the to-do list, over random commands from small id pools so that commands collide
+//! and many are refused:
 //!
 //! 1. Replaying the log equals the incremental fold, also after a trip through JSON.
 //! 2. A snapshot plus the tail equals the full fold at every split; a snapshot of another
@@ -24,6 +24,7 @@ use annals_core::{
     StreamState, Uuid, Version, ViewSet, meta,
 };
 use annals_inventory::Inventory;
+use annals_todo::Todo;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -108,6 +109,11 @@ proptest! {
     fn bank_replay_equals_incremental_fold(commands in seeded::<Bank>(40)) {
         replay_equals_incremental_fold::<Bank>(commands)?;
     }
+
+    #[test]
+    fn todo_replay_equals_incremental_fold(commands in seeded::<Todo>(40)) {
+        replay_equals_incremental_fold::<Todo>(commands)?;
+    }
 }
 
 // Law 2.
@@ -168,6 +174,11 @@ proptest! {
     fn bank_snapshot_and_tail_equal_full_fold(commands in seeded::<Bank>(40)) {
         snapshot_and_tail_equal_full_fold::<Bank>(commands)?;
     }
+
+    #[test]
+    fn todo_snapshot_and_tail_equal_full_fold(commands in seeded::<Todo>(40)) {
+        snapshot_and_tail_equal_full_fold::<Todo>(commands)?;
+    }
 }
 
 // Law 3: `World::play` checks every replica after every step (its optimistic state is the
@@ -185,6 +196,11 @@ proptest! {
     #[test]
     fn bank_replicas_converge(session in session::<Bank>(false)) {
         World::<Bank>::play(&session)?;
+    }
+
+    #[test]
+    fn todo_replicas_converge(session in session::<Todo>(false)) {
+        World::<Todo>::play(&session)?;
     }
 }
 
@@ -246,6 +262,15 @@ proptest! {
         others in commands::<Bank>(8),
     ) {
         refused_commands_never_block_the_rest::<Bank>(given, offline, others)?;
+    }
+
+    #[test]
+    fn todo_refused_commands_never_block_the_rest(
+        given in seeded::<Todo>(6),
+        offline in commands::<Todo>(12),
+        others in commands::<Todo>(8),
+    ) {
+        refused_commands_never_block_the_rest::<Todo>(given, offline, others)?;
     }
 }
 
@@ -402,6 +427,11 @@ proptest! {
     fn bank_log_records_a_command_id_once(submissions in submissions::<Bank>()) {
         the_log_records_a_command_id_once::<Bank>(submissions)?;
     }
+
+    #[test]
+    fn todo_log_records_a_command_id_once(submissions in submissions::<Todo>()) {
+        the_log_records_a_command_id_once::<Todo>(submissions)?;
+    }
 }
 
 proptest! {
@@ -422,6 +452,14 @@ proptest! {
     ) {
         a_replica_takes_each_command_once::<Bank>(given, retries)?;
     }
+
+    #[test]
+    fn todo_replica_takes_each_command_once(
+        given in seeded::<Todo>(4),
+        retries in retries::<Todo>(),
+    ) {
+        a_replica_takes_each_command_once::<Todo>(given, retries)?;
+    }
 }
 
 // Law 6: every `Reload` step saves a replica, writes it as JSON, restores it and checks that it
@@ -438,5 +476,10 @@ proptest! {
     #[test]
     fn bank_replica_survives_reloads(session in session::<Bank>(true)) {
         World::<Bank>::play(&session)?;
+    }
+
+    #[test]
+    fn todo_replica_survives_reloads(session in session::<Todo>(true)) {
+        World::<Todo>::play(&session)?;
     }
 }

@@ -127,14 +127,16 @@ impl Domain for Todo {
     }
 
     fn compensate(command: &TodoCommand, before: &Context<'_, Self>) -> Option<TodoCommand> {
-        let before = before.stream(0).state.as_ref();
+        // As in `decide`, only the one-to-do commands read the first stream: a list may be
+        // empty.
+        let before = || before.stream(0).state.as_ref();
         match command {
             TodoCommand::AddTodo { todo, .. } => Some(TodoCommand::DeleteTodo { todo: *todo }),
             TodoCommand::EditTodo { todo, .. } => {
-                Some(TodoCommand::EditTodo { todo: *todo, title: before?.title.clone() })
+                Some(TodoCommand::EditTodo { todo: *todo, title: before()?.title.clone() })
             }
             TodoCommand::ToggleTodo { todo, .. } => {
-                Some(TodoCommand::ToggleTodo { todo: *todo, completed: before?.completed })
+                Some(TodoCommand::ToggleTodo { todo: *todo, completed: before()?.completed })
             }
             _ => None,
         }

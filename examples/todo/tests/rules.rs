@@ -403,6 +403,10 @@ fn toggle_all_clear_completed_and_delete_cannot_be_undone() {
     for command in [toggle_all(&[MILK], true), clear_completed(&[MILK]), delete(MILK)] {
         assert_eq!(milk([toggled(true)]).compensation(&command), None, "{command:?}");
     }
+    // Nor over an empty list, which names no stream at all.
+    for command in [toggle_all(&[], true), clear_completed(&[])] {
+        assert_eq!(milk([]).compensation(&command), None, "{command:?}");
+    }
 }
 
 #[test]

@@ -1,8 +1,11 @@
-//! Random commands of both domains, and random ways of syncing them.
+//! Random commands of the inventory, the bank and the to-do list, and random ways of syncing
+//! them.
 //!
-//! The id pools are small (three items at two sites, three accounts) and so are quantities and
-//! amounts, so commands collide and many are refused; some are invalid outright (empty names,
-//! quantities below one, a transfer to the same account).
+//! The id pools are small (three items at two sites, three accounts, three to-dos) and so are
+//! quantities and amounts, so commands collide and many are refused; some are invalid outright
+//! (empty names and titles, overlong ones, quantities below one, a transfer to the same
+//! account). The to-do lists that `ToggleAll` and `ClearCompleted` name are drawn from the
+//! pool, with repeats, and may be empty.
 
 use annals_bank::{
     Bank, BankCommand, ChangeCreditLine, CloseAccount, Deposit, OpenAccount, Transfer, Withdraw,
@@ -12,6 +15,7 @@ use annals_inventory::{
     AddItem, ConsumeStock, CountStock, Inventory, InventoryCommand, ReceiveStock, RenameItem,
     RetireItem,
 };
+use annals_todo::{Todo, TodoCommand};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -31,7 +35,7 @@ pub trait Model: Domain {
     fn seed() -> Vec<Self::Command>;
 }
 
-/// How many entities (items, accounts) the commands share.
+/// How many entities (items, accounts, to-dos) the commands share.
 const POOL: u128 = 3;
 
 fn pooled() -> impl Strategy<Value = Uuid> {
@@ -156,6 +160,53 @@ impl Model for Bank {
             let deposit = Deposit { account, amount: 5, reference };
             commands.push(BankCommand::Deposit(deposit));
         }
+        commands
+    }
+}
+
+/// Mostly a valid title, sometimes an empty, a blank or an overlong one.
+fn title() -> impl Strategy<Value = String> {
+    prop_oneof![
+        16 => select(&["Buy milk", " Bake bread ", "Boil eggs"][..]).prop_map(String::from),
+        1 => Just(String::new()),
+        1 => Just(" \t ".to_owned()),
+        1 => Just("t".repeat(201)),
+    ]
+}
+
+/// To-dos as a UI lists them: from the pool, sometimes one twice, sometimes none.
+fn listed() -> impl Strategy<Value = Vec<Uuid>> {
+    vec(pooled(), 0..=4)
+}
+
+impl Model for Todo {
+    fn command() -> BoxedStrategy<TodoCommand> {
+        prop_oneof![
+            1 => (pooled(), title()).prop_map(|(todo, title)| TodoCommand::AddTodo { todo, title }),
+            2 => (pooled(), title()).prop_map(|(todo, title)| TodoCommand::EditTodo { todo, title }),
+            4 => (pooled(), any::<bool>()).prop_map(|(todo, completed)| {
+                TodoCommand::ToggleTodo { todo, completed }
+            }),
+            3 => (listed(), any::<bool>()).prop_map(|(todos, completed)| {
+                TodoCommand::ToggleAll { todos, completed }
+            }),
+            2 => listed().prop_map(|todos| TodoCommand::ClearCompleted { todos }),
+            1 => pooled().prop_map(|todo| TodoCommand::DeleteTodo { todo }),
+        ]
+        .boxed()
+    }
+
+    fn pool() -> Vec<String> {
+        streams_of(Self::CATEGORY)
+    }
+
+    fn seed() -> Vec<TodoCommand> {
+        let mut commands = Vec::new();
+        for todo in (1..=POOL).map(Uuid::from_u128) {
+            commands.push(TodoCommand::AddTodo { todo, title: format!("To-do {todo}") });
+        }
+        // One completed, so that clearing the completed ones has something to delete.
+        commands.push(TodoCommand::ToggleTodo { todo: Uuid::from_u128(POOL), completed: true });
         commands
     }
 }

@@ -1,6 +1,7 @@
 //! Law 4 by example: a command that no longer holds after a rebase, or that the server
 //! refuses, moves to rejected with its reason, and the commands queued around it carry on; a
-//! page of the log that ends inside a command refuses nothing.
+//! page of the log that ends inside a command refuses nothing. And law 3 for a command that
+//! records nothing: the server's answer alone settles it.
 
 use annals_bank::{Bank, BankCommand, Deposit, OpenAccount, Transfer, Withdraw};
 use annals_core::protocol::CommandResult;
@@ -11,6 +12,7 @@ use annals_core::{
 use annals_inventory::{
     AddItem, ConsumeStock, Inventory, InventoryCommand, ReceiveStock, RenameItem,
 };
+use annals_todo::{Todo, TodoCommand};
 
 use crate::command_id;
 use crate::sync::ids;
@@ -272,4 +274,26 @@ fn events_arriving_one_by_one_confirm_a_command_once_all_have_arrived() {
     assert_eq!(accepted, [transfer]);
     assert_eq!(replica.status(&transfer), Some(Status::Accepted));
     assert_eq!(ids(replica.pending()), [spend]);
+}
+
+#[test]
+fn a_command_that_records_nothing_is_accepted_once_the_server_answers() {
+    // Given "Buy milk", active, known to a replica.
+    let milk = Uuid::from_u128(1);
+    let mut log = MemoryLog::<Todo>::default();
+    given(&mut log, &[TodoCommand::AddTodo { todo: milk, title: "Buy milk".into() }]);
+    let mut replica = Replica::<Todo>::new();
+    pull(&log, &mut replica);
+    // When it reopens the milk, which asks for what already holds, and pushes.
+    let reopen = TodoCommand::ToggleTodo { todo: milk, completed: false };
+    let reopened = queue(&mut replica, 100, &[reopen])[0];
+    assert!(replica.pending()[0].events.is_empty(), "reopening an active to-do records nothing");
+    let answered = push(&mut log, &mut replica);
+
+    // Then the server's answer settles it: no event will ever arrive to confirm it.
+    assert_eq!(log.head(), 1);
+    assert_eq!(answered, Rebased { accepted: vec![reopened], rejected: Vec::new() });
+    assert_eq!(replica.status(&reopened), Some(Status::Accepted));
+    assert!(replica.pending().is_empty());
+    assert!(replica.outbox().is_empty(), "nothing is sent again");
 }
