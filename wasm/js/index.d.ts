@@ -362,8 +362,13 @@ export interface OpenOptions<D extends DomainName> {
   storage?: "local" | "memory";
   /** The localStorage key; `annals/<domain>` by default. */
   key?: string;
-  /** The annals-server to sync with; `live: false` syncs only when `sync()` is called. */
-  server?: { url: string; token?: string; live?: boolean };
+  /**
+   * The annals-server to sync with; `live: false` syncs only when `sync()` is called.
+   * `heartbeat` is how often, in milliseconds, the server writes to an idle live connection
+   * (15000 by default, annals-server's interval): a connection silent for two and a half of
+   * these (two heartbeats missed) is dropped and opened again after the replica's position.
+   */
+  server?: { url: string; token?: string; live?: boolean; heartbeat?: number };
   /** Who runs the commands (the server records its own token subject). */
   actor?: string;
 }

@@ -27,6 +27,10 @@ export function openReplica(options, Core) {
   if (server !== undefined && (typeof server !== "object" || typeof server.url !== "string")) {
     throw new AnnalsError("invalid_option", "server must be { url, token? }.");
   }
+  const heartbeat = server?.heartbeat;
+  if (heartbeat !== undefined && !(Number.isFinite(heartbeat) && heartbeat > 0)) {
+    throw new AnnalsError("invalid_option", "server.heartbeat must be milliseconds, over 0.");
+  }
   const core = Core.open(domain, storage, key, actor ?? undefined);
   return new Replica(core, { storage, key, server });
 }

@@ -3,17 +3,20 @@
 // Events read through fetch so a bearer token can be sent, in browsers and in Node alike).
 // While the server cannot be reached it backs off exponentially, and a browser's `online`
 // event retries at once. A push is safe to repeat: the server answers a command id it has
-// seen with its first result.
+// seen with its first result. A live connection silent for two missed heartbeats is dropped
+// and opened again after the replica's position.
 
 import { AnnalsError, isAnnalsError } from "./errors.js";
 
 const PAGE = 1000;
 const FIRST_DELAY = 500;
 const MAX_DELAY = 30_000;
+const HEARTBEAT = 15_000; // annals-server's
 
 export class Sync {
   #url;
   #token;
+  #heartbeat;
   #host;
   #running = null;
   #again = false;
@@ -24,9 +27,10 @@ export class Sync {
   #state = { online: null, syncing: false, live: false, lastSync: null, error: null };
 
   // host: { outbox(), position(), acknowledge(text), receive(text), status() }
-  constructor({ url, token }, host) {
+  constructor({ url, token, heartbeat = HEARTBEAT }, host) {
     this.#url = url.replace(/\/+$/, "");
     this.#token = token;
+    this.#heartbeat = heartbeat;
     this.#host = host;
   }
 
@@ -128,41 +132,57 @@ export class Sync {
     }
   }
 
-  // Reads the live log until it ends or fails.
+  // Reads the live log until it ends, fails, or stays silent for two missed heartbeats.
   async #follow() {
     const abort = new AbortController();
     this.#abort = abort;
-    const after = this.#host.position();
-    let response;
+    const silence = Math.min(2 ** 31 - 1, this.#heartbeat * 2.5);
+    let silent = false;
+    let timer;
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        abort.abort();
+      }, silence);
+    };
+    const dead = () => new AnnalsError("offline", `The server at ${this.#url} went silent.`);
     try {
-      response = await fetch(`${this.#url}/v1/subscribe?after=${after}`, {
-        headers: this.#headers({ accept: "text/event-stream" }),
-        signal: abort.signal,
-      });
-    } catch (error) {
-      throw offline(this.#url, error);
-    }
-    if (!response.ok) throw await httpError(response);
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value.replaceAll("\r\n", "\n");
-        const events = [];
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const data = dataOf(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-          if (data) events.push(data);
-        }
-        if (events.length) this.#host.receive(`[${events.join(",")}]`);
+      watch();
+      const after = this.#host.position();
+      let response;
+      try {
+        response = await fetch(`${this.#url}/v1/subscribe?after=${after}`, {
+          headers: this.#headers({ accept: "text/event-stream" }),
+          signal: abort.signal,
+        });
+      } catch (error) {
+        throw silent ? dead() : offline(this.#url, error);
       }
-    } catch (error) {
-      if (abort.signal.aborted) return;
-      throw error;
+      if (!response.ok) throw await httpError(response);
+      // The parser, not the decoder, skips the BOM.
+      const text = new TextDecoderStream("utf-8", { ignoreBOM: true });
+      const reader = response.body.pipeThrough(text).getReader();
+      // Each event's data is one envelope (its id is its position).
+      const events = [];
+      const feed = eventStream({
+        event: ({ type, data }) => type === "message" && events.push(data),
+      });
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          watch();
+          feed(value);
+          if (events.length) this.#host.receive(`[${events.splice(0).join(",")}]`);
+        }
+      } catch (error) {
+        if (silent) throw dead();
+        if (abort.signal.aborted) return;
+        throw error;
+      }
     } finally {
+      clearTimeout(timer);
       abort.abort();
       this.#abort = null;
     }
@@ -207,15 +227,59 @@ export class Sync {
   }
 }
 
-// The `data:` lines of one Server-Sent Event, joined; comments and other fields are ignored.
-function dataOf(block) {
-  let data = null;
-  for (const line of block.split("\n")) {
-    if (!line.startsWith("data:")) continue;
-    const part = line.slice(line.startsWith("data: ") ? 6 : 5);
-    data = data === null ? part : `${data}\n${part}`;
+// Server-Sent Events as the HTML standard parses them, from text cut anywhere: lines end with
+// CRLF, LF or CR (also a CR ending one chunk and an LF starting the next); a first BOM is
+// skipped; an id holding NUL is ignored, and an id lasts until the next. Calls
+// `event({ type, data, id })` on a blank line after data, `comment(text)` and `retry(ms)`.
+export function eventStream({ event, comment, retry }) {
+  let line = "";
+  let begun = false;
+  let afterCR = false;
+  let id = "";
+  let type = "";
+  let data = "";
+  let hasData = false;
+  const ending = /\r\n?|\n/g;
+
+  function field(text) {
+    if (!text) {
+      if (hasData) event({ type: type || "message", data, id });
+      type = data = "";
+      hasData = false;
+      return;
+    }
+    const colon = text.indexOf(":");
+    if (colon === 0) return comment?.(text.slice(text[1] === " " ? 2 : 1));
+    const name = colon < 0 ? text : text.slice(0, colon);
+    const value = colon < 0 ? "" : text.slice(text[colon + 1] === " " ? colon + 2 : colon + 1);
+    if (name === "data") {
+      data = hasData ? `${data}\n${value}` : value;
+      hasData = true;
+    } else if (name === "event") type = value;
+    else if (name === "id") {
+      if (!value.includes("\0")) id = value;
+    } else if (name === "retry" && /^[0-9]+$/.test(value)) retry?.(Number(value));
   }
-  return data;
+
+  return (chunk) => {
+    if (!chunk) return;
+    let start = 0;
+    if (!begun) {
+      begun = true;
+      if (chunk[0] === "\ufeff") start = 1;
+    }
+    if (afterCR && chunk[start] === "\n") start += 1;
+    afterCR = false;
+    ending.lastIndex = start;
+    let match;
+    while ((match = ending.exec(chunk))) {
+      field(line + chunk.slice(start, match.index));
+      line = "";
+      start = ending.lastIndex;
+      afterCR = match[0] === "\r" && start === chunk.length;
+    }
+    line += chunk.slice(start);
+  };
 }
 
 function offline(url, error) {
