@@ -4,7 +4,6 @@ use uuid::Uuid;
 
 use crate::domain::{Change, Domain};
 use crate::envelope::{Meta, Version};
-use crate::json::RawJson;
 use crate::stream::StreamState;
 
 /// What [`Domain::decide`] sees besides the command: the streams the command named (in
@@ -110,8 +109,8 @@ impl<'a, D: Domain> Context<'a, D> {
         self.meta
     }
 
-    /// One of the caller's own metadata fields, as JSON.
-    pub fn field(&self, name: &str) -> Option<&'a RawJson> {
+    /// One of the caller's own metadata fields, as JSON text.
+    pub fn field(&self, name: &str) -> Option<&'a str> {
         self.meta.fields.as_ref()?.get(name)
     }
 }

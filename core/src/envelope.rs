@@ -1,7 +1,5 @@
 //! The event envelope: one recorded event with its stream, version, position and metadata.
 
-use std::collections::BTreeMap;
-
 use uuid::Uuid;
 
 use crate::event::{EventData, RawEvent};
@@ -30,7 +28,53 @@ pub struct Meta {
     /// The id of the command or event that caused this command.
     pub causation: Option<Uuid>,
     /// The caller's own fields, kept as JSON.
-    pub fields: Option<BTreeMap<String, RawJson>>,
+    pub fields: Option<Fields>,
+}
+
+/// The fields a caller attaches to a command: one JSON object, kept as its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fields(RawJson);
+
+impl Fields {
+    /// `object`, which must be a JSON object.
+    pub fn new(object: RawJson) -> Result<Self, json::Error> {
+        if object.get().trim_start().starts_with('{') {
+            Ok(Fields(object))
+        } else {
+            Err(json::Error::custom("invalid type: fields are an object"))
+        }
+    }
+
+    /// The value of field `name`, as JSON text.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let mut found = None;
+        let mut r = Reader::new(self.0.get());
+        let _ = r.object(&mut |r, key| {
+            let value = r.raw()?;
+            if key == name {
+                found = Some(value);
+            }
+            Ok(())
+        });
+        found
+    }
+
+    /// The whole object.
+    pub fn json(&self) -> &RawJson {
+        &self.0
+    }
+}
+
+impl ToJson for Fields {
+    fn write_json(&self, w: &mut Writer) {
+        self.0.write_json(w);
+    }
+}
+
+impl FromJson for Fields {
+    fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        Fields::new(RawJson::read_json(r)?).map_err(|e| r.error(e.message()))
+    }
 }
 
 crate::json_struct!(Meta { command, actor, at, correlation, causation, fields });

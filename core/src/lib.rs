@@ -32,7 +32,9 @@ pub use annals_derive::{Command, Event, Json, Rejection};
 pub use context::{Context, Stream};
 pub use domain::{Change, CommandData, Domain, Reason, Rejection, read_command, write_command};
 pub use engine::{execute, meta};
-pub use envelope::{Envelope, Meta, Position, Version, category_of, event_id, id_of, stream_name};
+pub use envelope::{
+    Envelope, Fields, Meta, Position, Version, category_of, event_id, id_of, stream_name,
+};
 pub use event::{
     DecodeError, EventData, RawEvent, Upcaster, decode_payload, decode_payload_with, no_upcast,
     read_event, write_event,

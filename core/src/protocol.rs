@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::envelope::{Envelope, Meta, Position, Version};
+use crate::envelope::{Envelope, Fields, Meta, Position, Version};
 use crate::event::{EventData, RawEvent};
 use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 
@@ -41,7 +41,7 @@ pub struct Attached {
     /// See [`Meta::causation`].
     pub causation: Option<Uuid>,
     /// See [`Meta::fields`].
-    pub fields: Option<BTreeMap<String, RawJson>>,
+    pub fields: Option<Fields>,
 }
 
 crate::json_struct!(Attached { correlation, causation, fields });
