@@ -38,7 +38,8 @@ pub enum Command {
         /// The database and domain.
         #[command(flatten)]
         storage: Storage,
-        /// The HS256 secret for bearer tokens. Without it the server runs in local mode.
+        /// The HS256 secret for bearer tokens, at least 32 bytes (`openssl rand -base64 32`
+        /// makes one). Without it the server runs in local mode.
         #[arg(long, env = "ANNALS_AUTH_SECRET", hide_env_values = true)]
         auth_secret: Option<String>,
         /// A folder of static files (the app) served under `/`.
@@ -93,7 +94,7 @@ pub enum Command {
     },
     /// Print a signed token.
     Token {
-        /// The HS256 secret the server uses.
+        /// The HS256 secret the server uses, at least 32 bytes.
         #[arg(long, env = "ANNALS_AUTH_SECRET", hide_env_values = true)]
         auth_secret: String,
         /// The subject.

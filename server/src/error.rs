@@ -19,7 +19,7 @@ pub enum ApiError {
         /// A sentence for people.
         message: String,
     },
-    /// 401: no token, or a token that is expired or badly signed.
+    /// 401: no token, or a token that is badly signed, expired or not valid yet.
     Unauthorized(String),
     /// 403: the token lacks the scope the endpoint needs.
     Forbidden(String),

@@ -105,8 +105,9 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
                 .map(|s| serde_json::from_value::<Scope>(s.trim().into()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| "scopes are read, write and admin".to_owned())?;
+            let keys = keys(&auth_secret)?;
             let exp = crate::routes::now_millis() / 1000 + ttl;
-            println!("{}", Keys::new(&auth_secret).mint(&Claims { sub, tenant, scopes, exp }));
+            println!("{}", keys.mint(&Claims { sub, tenant, scopes, exp, nbf: None }));
             Ok(())
         }
         Command::Export { storage, tenant, output } => block_on(async move {
@@ -163,6 +164,7 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
                     "refusing to listen on {listen} without --auth-secret: local mode serves loopback only"
                 ));
             }
+            let keys = auth_secret.as_deref().map(keys).transpose()?;
             let domain = domain(&storage, domains)?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
@@ -171,7 +173,7 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot open {}: {e}", storage.database))?;
                 let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-                if auth_secret.is_none() {
+                if keys.is_none() {
                     tracing::warn!("local mode: no --auth-secret, single tenant \"default\", loopback only");
                 }
                 tracing::info!(address = %listen, domain = domain.name(), database = %storage.database, "serving");
@@ -181,7 +183,7 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
                     cors_origins: cors_origin,
                     allowed_hosts: allowed_host,
                 };
-                let state = crate::state(store, domain, auth_secret.as_deref().map(Keys::new), limits);
+                let state = crate::state(store, domain, keys, limits);
                 let mut app = crate::app(state);
                 if let Some(dir) = r#static {
                     app = crate::routes::with_static(app, dir);
@@ -190,6 +192,11 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
             })
         }
     }
+}
+
+/// The keys of `--auth-secret`, or why the secret is refused.
+fn keys(secret: &str) -> Result<Keys, String> {
+    Keys::new(secret).map_err(|err| format!("refusing --auth-secret (ANNALS_AUTH_SECRET): {err}"))
 }
 
 fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {

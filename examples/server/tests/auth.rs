@@ -1,6 +1,8 @@
 //! Tokens × endpoints × tenants: every endpoint but `/healthz` refuses a request without a
-//! valid token carrying the scope it needs, with a JSON error and without touching data; and
-//! one tenant never sees another's log, streams, views or live events.
+//! valid token carrying the scope it needs, with a JSON error and without touching data; a
+//! token is valid from its `nbf` to its `exp`, give or take a minute of clock leeway, and its
+//! scheme may be written in any case; one tenant never sees another's log, streams, views or
+//! live events; and the binary refuses a secret under 32 bytes.
 
 mod common;
 
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use annals_core::Uuid;
 use annals_server::Limits;
-use annals_server::auth::{Keys, Scope};
+use annals_server::auth::{CLOCK_LEEWAY_SECONDS, Keys, Scope};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
@@ -71,28 +73,36 @@ fn forged(tenant: &str) -> String {
     format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
 }
 
-async fn token_matrix(backend: &Backend) {
-    let db = backend.database().await;
-    let app = db.app_with::<Inventory>(Some(Keys::new(SECRET)), Limits::default()).await;
-    let owner = app.api.with_token(&token("north", &ALL_SCOPES));
-    let item = Uuid::new_v4();
-    owner.push_accepted(&[add_item(item, "Jam", 0), receive(item, SITE, 9)]).await;
-    let before = owner.log().await;
+/// Authorization headers, each named by what it holds.
+struct Authorizations {
+    /// Those no endpoint accepts (401); `None` sends no header.
+    refused: Vec<(&'static str, Option<String>)>,
+    /// Those every endpoint accepts when the token has the scope it needs.
+    accepted: Vec<(&'static str, String)>,
+}
 
-    // Token states that are not a valid token at all: 401.
-    let expired = token_with(SECRET, "north", &ALL_SCOPES, now_seconds() - 60);
-    let other_secret = token_with("another secret", "north", &ALL_SCOPES, now_seconds() + 3600);
+/// The token states of the matrix. Made again for each endpoint, so the states near the
+/// leeway's edges keep their margin however long the matrix runs.
+fn authorizations() -> Authorizations {
+    let now = now_seconds();
+    let leeway = CLOCK_LEEWAY_SECONDS;
     let good = token("north", &ALL_SCOPES);
+    let bearer = |token: String| Some(format!("Bearer {token}"));
     let truncated = good[..good.len() - 5].to_owned();
     let no_signature = good[..good.rfind('.').expect("a dot")].to_owned();
-    let unauthorized: Vec<(&str, Option<String>)> = vec![
+    let valid = |exp| token_with(SECRET, "north", &ALL_SCOPES, exp);
+    let between = |nbf, exp| token_between(SECRET, "north", &ALL_SCOPES, nbf, exp);
+    let refused = vec![
         ("no token", None),
-        ("expired", Some(format!("Bearer {expired}"))),
-        ("bad signature", Some(format!("Bearer {other_secret}"))),
-        ("forged claims", Some(format!("Bearer {}", forged("south")))),
-        ("unsigned", Some(format!("Bearer {}", unsigned("north")))),
-        ("truncated signature", Some(format!("Bearer {truncated}"))),
-        ("no signature", Some(format!("Bearer {no_signature}"))),
+        ("expired an hour ago", bearer(valid(now - 3600))),
+        ("expired just beyond the leeway", bearer(valid(now - leeway - 10))),
+        ("nbf in the future", bearer(between(now + 3600, now + 7200))),
+        ("nbf just beyond the leeway", bearer(between(now + leeway + 10, now + 3600))),
+        ("bad signature", bearer(token_with(ANOTHER_SECRET, "north", &ALL_SCOPES, now + 3600))),
+        ("forged claims", bearer(forged("south"))),
+        ("unsigned", bearer(unsigned("north"))),
+        ("truncated signature", bearer(truncated)),
+        ("no signature", bearer(no_signature)),
         ("malformed", Some("Bearer not-a-token".into())),
         ("malformed parts", Some("Bearer a.b.c".into())),
         ("malformed base64", Some("Bearer !!!.@@@.###".into())),
@@ -100,6 +110,27 @@ async fn token_matrix(backend: &Backend) {
         ("another scheme", Some(format!("Basic {good}"))),
         ("no scheme", Some(good.clone())),
     ];
+    let accepted = vec![
+        ("nbf in the past", format!("Bearer {}", between(now - 600, now + 3600))),
+        ("nbf within the leeway", format!("Bearer {}", between(now + leeway / 2, now + 3600))),
+        ("expired within the leeway", format!("Bearer {}", valid(now - leeway / 2))),
+        ("lower-case scheme", format!("bearer {good}")),
+        ("upper-case scheme", format!("BEARER {good}")),
+    ];
+    Authorizations { refused, accepted }
+}
+
+/// A secret other than [`SECRET`], as long as a secret must be.
+const ANOTHER_SECRET: &str = "another secret, also 32 bytes or more";
+
+async fn token_matrix(backend: &Backend) {
+    let db = backend.database().await;
+    let app = db.app_with::<Inventory>(Some(keys()), Limits::default()).await;
+    let owner = app.api.with_token(&token("north", &ALL_SCOPES));
+    let item = Uuid::new_v4();
+    owner.push_accepted(&[add_item(item, "Jam", 0), receive(item, SITE, 9)]).await;
+    let before = owner.log().await;
+
     for endpoint in endpoints(item) {
         let body = endpoint.body.as_ref().map(|b| b.to_string().into_bytes());
         let call = |authorization: Option<String>| {
@@ -111,8 +142,10 @@ async fn token_matrix(backend: &Backend) {
                 api.send(method, &path, &headers, body.as_deref()).await
             }
         };
-        for (state, authorization) in &unauthorized {
-            let reply = call(authorization.clone()).await;
+        // Token states that are not a valid token at all, or not at this time: 401.
+        let Authorizations { refused, accepted } = authorizations();
+        for (state, authorization) in refused {
+            let reply = call(authorization).await;
             let what = format!("{} {} with {state}", endpoint.method, endpoint.path);
             assert_eq!(reply.status, 401, "{what}: {}", reply.text());
             assert_eq!(error_code(&reply), "unauthorized", "{what}");
@@ -126,25 +159,54 @@ async fn token_matrix(backend: &Backend) {
             assert_eq!(reply.status, 403, "{what}: {}", reply.text());
             assert_eq!(error_code(&reply), "forbidden", "{what}");
         }
-        // With the scope it needs, it answers (a subscription is an endless stream: skipped).
+        // With the scope it needs, or a token valid give or take the clock leeway, or the
+        // scheme in another case, it answers (a subscription is an endless stream: skipped).
         if !endpoint.path.starts_with("/v1/subscribe") {
-            let reply = call(Some(format!("Bearer {}", token("north", &[endpoint.needs])))).await;
-            let what = format!("{} {}", endpoint.method, endpoint.path);
-            assert_eq!(reply.status, 200, "{what}: {}", reply.text());
+            let needed = format!("Bearer {}", token("north", &[endpoint.needs]));
+            for (state, authorization) in
+                [("the scope it needs", needed)].into_iter().chain(accepted)
+            {
+                let reply = call(Some(authorization)).await;
+                let what = format!("{} {} with {state}", endpoint.method, endpoint.path);
+                assert_eq!(reply.status, 200, "{what}: {}", reply.text());
+            }
         }
     }
     let health = app.api.get("/healthz").await;
     assert_eq!(health.json()["status"], "ok", "/healthz needs no token");
 
-    // The refused writes wrote nothing; the two accepted ones (write and admin) did.
+    // The refused writes wrote nothing; the accepted ones, each sent again and again with
+    // the same command id or event id, wrote once each.
     let (events, head) = owner.log().await;
     assert_eq!(head, before.1 + 2);
     assert_eq!(&events[..before.0.len()], &before.0[..]);
 }
 
+/// A token refused by its time says which claim, and what the server's clock reads.
+#[test]
+fn a_token_refused_for_its_time_says_why() {
+    run_scenario_blocking(time_messages());
+}
+
+async fn time_messages() {
+    let db = Backend::Sqlite.database().await;
+    let app = db.app_with::<Inventory>(Some(keys()), Limits::default()).await;
+    let now = now_seconds();
+    let early = token_between(SECRET, "north", &ALL_SCOPES, now + 3600, now + 7200);
+    let reply = app.api.with_token(&early).get("/v1/events").await;
+    assert_error(&reply, 401, "unauthorized");
+    let message = reply.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("not valid yet"), "{message}");
+    assert!(message.contains(&format!("its nbf is {}", now + 3600)), "{message}");
+    let late = token_with(SECRET, "north", &ALL_SCOPES, now - 3600);
+    let reply = app.api.with_token(&late).get("/v1/events").await;
+    assert_error(&reply, 401, "unauthorized");
+    assert!(reply.text().contains("expired"), "{}", reply.text());
+}
+
 async fn tenant_isolation(backend: &Backend) {
     let db = backend.database().await;
-    let app = db.app_with::<Inventory>(Some(Keys::new(SECRET)), Limits::default()).await;
+    let app = db.app_with::<Inventory>(Some(keys()), Limits::default()).await;
     let server = app.serve().await;
     let north = server.api.with_token(&token("north", &ALL_SCOPES));
     let south = server.api.with_token(&token("south", &ALL_SCOPES));
@@ -167,10 +229,11 @@ async fn tenant_isolation(backend: &Backend) {
     assert_error(&state, 404, "stream_not_found");
     let state_at = south.get(&format!("/v1/streams/{stream}/state?at=1")).await;
     assert_error(&state_at, 404, "stream_not_found");
-    assert_eq!(south.view("stock").await, json!({ "position": 0, "value": {} }));
-    assert_eq!(south.view("low_stock").await, json!({ "position": 0, "value": {} }));
-    assert_eq!(south.view("activity").await, json!({ "position": 0, "value": null }));
-    assert_eq!(south.view("history").await, json!({ "position": 0, "value": {} }));
+    let nothing = json!({ "position": 0, "value": {}, "next": null });
+    assert_eq!(south.view("stock").await, nothing);
+    assert_eq!(south.view("low_stock").await, nothing);
+    assert_eq!(south.view("activity").await, json!({ "position": 0, "value": null, "next": null }));
+    assert_eq!(south.view("history").await, nothing);
     for view in ["stock", "low_stock", "history"] {
         let row = south.get(&format!("/v1/views/{view}/{item}")).await;
         assert_error(&row, 404, "row_not_found");
@@ -211,4 +274,45 @@ async fn tenant_isolation(backend: &Backend) {
         }
         assert!(live.next_within(Duration::from_millis(300)).await.is_none(), "an extra event");
     }
+}
+
+/// A run of the binary: its arguments and variables.
+type Run<'a> = (Vec<&'a str>, &'a [(&'a str, &'a str)]);
+
+/// `serve` and `token` refuse a secret under 32 bytes, from the flag or the variable, before
+/// anything else, saying how to make a good one; a 32-byte secret signs tokens it verifies.
+#[test]
+fn the_binary_refuses_a_secret_under_32_bytes() {
+    let dir = TempDir::new("annals-short-secret");
+    let file = dir.path().join("annals.db");
+    let database = format!("sqlite://{}", file.display());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let serve = ["serve", "--listen", &listen, "--database", &database, "--domain", "inventory"];
+    let short = "short";
+    let in_env = [("ANNALS_AUTH_SECRET", short)];
+    let runs: Vec<Run<'_>> = vec![
+        ([&serve[..], &["--auth-secret", short]].concat(), &[]),
+        (serve.to_vec(), &in_env),
+        (vec!["token", "--auth-secret", short], &[]),
+        (vec!["token"], &in_env),
+        (vec!["token", "--auth-secret", &SECRET[..31]], &[]),
+    ];
+    for (args, env) in runs {
+        let output = run_binary(&args, env);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} {env:?} succeeded: {said}");
+        assert!(said.starts_with("annals-server: refusing --auth-secret"), "{args:?}: {said}");
+        assert!(said.contains("fewer than the 32 it needs"), "{args:?}: {said}");
+        assert!(said.contains("openssl rand -base64 32"), "{args:?}: {said}");
+        assert!(output.stdout.is_empty(), "{args:?} printed a token");
+    }
+    assert!(!file.exists(), "serve opened the database before refusing the secret");
+
+    let secret = &SECRET[..32];
+    let output = run_binary(&["token", "--auth-secret", secret, "--tenant", "north"], &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let minted = String::from_utf8(output.stdout).expect("a token is text");
+    let keys = Keys::new(secret).expect("32 bytes are enough");
+    let caller = keys.verify(minted.trim(), now_seconds()).expect("the token verifies");
+    assert_eq!(caller.tenant, "north");
 }

@@ -8,7 +8,6 @@ mod common;
 
 use annals_core::Uuid;
 use annals_server::Limits;
-use annals_server::auth::Keys;
 use common::*;
 use serde_json::json;
 
@@ -121,8 +120,8 @@ async fn preflights(backend: &Backend) {
     let db = backend.database().await;
     let app_origin = "http://app.example:5173";
     let limits = Limits { cors_origins: vec![app_origin.to_owned()], ..Limits::default() };
-    for keys in [None, Some(Keys::new(SECRET))] {
-        let app = db.app_with::<Inventory>(keys.clone(), limits.clone()).await;
+    for token_keys in [None, Some(keys())] {
+        let app = db.app_with::<Inventory>(token_keys.clone(), limits.clone()).await;
         let served = app.serve().await;
         let api = &served.api;
         let preflight = |origin: &'static str| {
@@ -148,7 +147,7 @@ async fn preflights(backend: &Backend) {
         assert_error(&preflight(EVIL).await, 403, "forbidden_origin");
 
         // The allowed origin's request itself.
-        let api = match &keys {
+        let api = match &token_keys {
             Some(_) => api.with_token(&token("default", &ALL_SCOPES)),
             None => api.clone(),
         };
@@ -175,8 +174,7 @@ async fn allowed_hosts(backend: &Backend) {
     }
     // Token mode serves any name, until the operator names the public ones.
     let owner = token("default", &ALL_SCOPES);
-    let served =
-        db.app_with::<Inventory>(Some(Keys::new(SECRET)), Limits::default()).await.serve().await;
+    let served = db.app_with::<Inventory>(Some(keys()), Limits::default()).await.serve().await;
     let reply = served
         .api
         .with_token(&owner)
@@ -184,7 +182,7 @@ async fn allowed_hosts(backend: &Backend) {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let limits = Limits { allowed_hosts: vec!["api.example.com".to_owned()], ..Limits::default() };
-    let served = db.app_with::<Inventory>(Some(Keys::new(SECRET)), limits).await.serve().await;
+    let served = db.app_with::<Inventory>(Some(keys()), limits).await.serve().await;
     let api = served.api.with_token(&owner);
     for (host, status) in [
         ("api.example.com", 200),

@@ -103,7 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(subscribe::routes())
         .merge(health::routes())
         .merge(openapi::routes())
-        .fallback(no_route)
+        .fallback(app::fallback)
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_errors))
@@ -145,13 +145,20 @@ where
             return Ok(Caller::local());
         };
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+        let Some(token) = header.and_then(bearer_token) else {
             return Err(ApiError::Unauthorized(
                 "This needs an Authorization: Bearer <token> header.".to_owned(),
             ));
         };
-        keys.verify(token.trim(), now_millis() / 1000)
+        keys.verify(token, now_millis() / 1000)
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme's name is matched
+/// without regard to case, as RFC 7235 (section 2.1) says, so `bearer` and `BEARER` do too.
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("Bearer").then_some(token.trim())
 }
 
 /// A JSON body, with every failure turned into a clear 400 or 413.
@@ -231,4 +238,20 @@ pub fn now_millis() -> i64 {
 pub fn json_text(body: String) -> axum::response::Response {
     use axum::response::IntoResponse;
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_without_regard_to_case() {
+        for value in ["Bearer a.b.c", "bearer a.b.c", "BEARER a.b.c", "bEaReR   a.b.c "] {
+            assert_eq!(bearer_token(value), Some("a.b.c"), "{value:?}");
+        }
+        for value in ["Basic a.b.c", "a.b.c", "Bearer", "Bearera.b.c", "Bearer-x a.b.c", ""] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+        assert_eq!(bearer_token("Bearer "), Some(""));
+    }
 }

@@ -92,10 +92,10 @@ pub fn document() -> Value {
                 "responses": { "200": ok(json!({ "type": "object", "properties": { "first_version": { "type": "integer" }, "last_version": { "type": "integer" }, "positions": { "type": "array", "items": { "type": "integer" } } } })),
                     "400": error("Bad body or unknown event type"), "401": error("No valid token"), "403": error("Missing admin scope, or forbidden_origin"), "409": error("wrong_expected_version, with expected and actual"), "413": error("Body too large"), "415": error("unsupported_media_type: the body is not sent as application/json"), "421": error("forbidden_host: a Host this server does not answer to") } } },
             "/v1/views/{name}": { "get": {
-                "summary": "A read model, with the log position it reflects.",
-                "parameters": [path("name")],
-                "responses": { "200": ok(json!({ "type": "object", "properties": { "position": { "type": "integer" }, "value": {} } })),
-                    "401": error("No valid token"), "403": error("Missing read scope"), "404": error("view_not_found") } } },
+                "summary": "A read model, with the log position it reflects: one value, or a page of its rows in key order; next is the key to read the following page after (null on the last).",
+                "parameters": [path("name"), query("after", "The key after which the page starts (the previous page's next)"), query("limit", "At most this many rows (1-10000, default 1000)")],
+                "responses": { "200": ok(json!({ "type": "object", "properties": { "position": { "type": "integer" }, "value": {}, "next": { "type": ["string", "null"] } } })),
+                    "400": error("Bad parameter"), "401": error("No valid token"), "403": error("Missing read scope"), "404": error("view_not_found") } } },
             "/v1/views/{name}/{key}": { "get": {
                 "summary": "One row of a read model, keyed by the entity's id.",
                 "parameters": [path("name"), path("key")],

@@ -1,14 +1,18 @@
-//! `GET /v1/views/{name}` and `/v1/views/{name}/{key}`: read models, with the position they
-//! reflect.
+//! `GET /v1/views/{name}?after=KEY&limit=N` and `/v1/views/{name}/{key}`: read models, a
+//! bounded page of rows at a time, with the position they reflect.
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::{AppState, Segments, json_text};
+use serde::Deserialize;
+
+use super::events::page_limit;
+use super::{AppState, Params, Segments, json_text};
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
+use crate::store::RowsWanted;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/views/{name}", get(whole)).route("/v1/views/{name}/{key}", get(row))
@@ -26,26 +30,51 @@ fn single(state: &AppState, name: &str) -> Result<bool, ApiError> {
     })
 }
 
+/// Rows a page holds unless `limit` says otherwise.
+pub const DEFAULT_ROWS: u32 = 1000;
+
+#[derive(Deserialize)]
+struct Page {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A view: one value, or a page of its rows in key order, `{position, value, next}`; `next`
+/// is the key to ask for the following page `after`, `null` on the last one.
 async fn whole(
     State(state): State<AppState>,
     caller: Caller,
     Segments(name): Segments<String>,
+    Params(page): Params<Page>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let single = single(&state, &name)?;
-    let rows =
-        state.store.view_rows(&caller.tenant, &name, None).await.map_err(ApiError::internal)?;
-    let value = if single {
-        rows.rows.first().map_or("null".to_owned(), |(_, row)| row.clone())
+    let limit = page_limit(page.limit, DEFAULT_ROWS)?;
+    if page.after.as_deref().is_some_and(|after| after.chars().any(char::is_control)) {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            "after is a key of the view, without control characters.",
+        ));
+    }
+    // One row more than the page, to know whether another page follows.
+    let wanted = RowsWanted::Page { after: page.after, limit: limit + 1 };
+    let mut rows =
+        state.store.view_rows(&caller.tenant, &name, wanted).await.map_err(ApiError::internal)?;
+    let (value, next) = if single {
+        (rows.rows.first().map_or("null".to_owned(), |(_, row)| row.clone()), None)
     } else {
+        let more = rows.rows.len() > limit as usize;
+        rows.rows.truncate(limit as usize);
+        let next = rows.rows.last().filter(|_| more).map(|(key, _)| key.clone());
         let entries: Vec<String> = rows
             .rows
             .iter()
             .map(|(key, row)| format!("{}:{row}", serde_json::Value::from(key.as_str())))
             .collect();
-        format!("{{{}}}", entries.join(","))
+        (format!("{{{}}}", entries.join(",")), next)
     };
-    Ok(json_text(format!(r#"{{"position":{},"value":{value}}}"#, rows.position)))
+    let next = serde_json::Value::from(next);
+    Ok(json_text(format!(r#"{{"position":{},"value":{value},"next":{next}}}"#, rows.position)))
 }
 
 async fn row(
@@ -67,7 +96,7 @@ async fn row(
     }
     let rows = state
         .store
-        .view_rows(&caller.tenant, &name, Some(&key))
+        .view_rows(&caller.tenant, &name, RowsWanted::Key(key.clone()))
         .await
         .map_err(ApiError::internal)?;
     let Some((_, row)) = rows.rows.first() else {

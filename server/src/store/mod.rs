@@ -64,6 +64,19 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+/// Refuses a database whose recorded schema version, `recorded`, is newer than `known`, the
+/// number of migrations this code embeds: it was migrated by a newer annals-server, and this
+/// one would misread it or write what the newer one cannot read.
+pub(crate) fn refuse_newer_schema(recorded: u64, known: usize) -> Result<(), StoreError> {
+    if recorded > known as u64 {
+        return Err(StoreError(format!(
+            "the database is at schema {recorded}, this annals-server knows schema {known}: \
+             upgrade annals-server"
+        )));
+    }
+    Ok(())
+}
+
 /// A position or version a caller asked about, as an SQL integer. Both databases store them
 /// as signed 64-bit integers, so nothing lies beyond `i64::MAX` and larger values read the same.
 pub(crate) fn sql_integer(value: u64) -> i64 {
@@ -294,7 +307,21 @@ pub struct LogPage {
     pub head: Position,
 }
 
-/// A stored read model or row.
+/// Which rows of a view to read.
+#[derive(Clone, Debug)]
+pub enum RowsWanted {
+    /// The row under one key.
+    Key(String),
+    /// Up to `limit` rows in key order, after the key `after` when given.
+    Page {
+        /// The last key of the previous page.
+        after: Option<String>,
+        /// How many rows at most.
+        limit: u32,
+    },
+}
+
+/// A stored read model's listed rows, and the position they reflect.
 #[derive(Debug, Default)]
 pub struct ViewRows {
     /// The position the view reflects.
@@ -333,12 +360,12 @@ pub trait Store: Send + Sync {
         tenant: &str,
         stream: &str,
     ) -> BoxFuture<'_, Result<Option<StoredStream>, StoreError>>;
-    /// A view's listed rows (all of them, or the one under `key`).
+    /// A view's listed rows: a page of them in key order, or the one under a key.
     fn view_rows(
         &self,
         tenant: &str,
         view: &str,
-        key: Option<&str>,
+        wanted: RowsWanted,
     ) -> BoxFuture<'_, Result<ViewRows, StoreError>>;
     /// Whether the database answers.
     fn check(&self) -> BoxFuture<'_, Result<(), StoreError>>;

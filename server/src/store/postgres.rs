@@ -17,9 +17,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use super::{
-    BoxFuture, Committed, EventRow, Heads, Job, LogPage, RecentEvent, RowWrite, Store, StoreError,
-    StoredStream, ViewRows, WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant,
-    sql_integer,
+    BoxFuture, Committed, EventRow, Heads, Job, LogPage, RecentEvent, RowWrite, RowsWanted, Store,
+    StoreError, StoredStream, ViewRows, WriteReply, WriteRequest, WriteTx, Writes, answer,
+    by_tenant, refuse_newer_schema, sql_integer,
 };
 use crate::engine;
 
@@ -103,6 +103,9 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
     Ok(client)
 }
 
+/// Brings the schema up to date, one node at a time. The schema version is the highest
+/// `version` in `annals_migrations` (the number of migrations run); a database at a newer
+/// one than this code's is refused before anything is written to it.
 async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
     let result = async {
@@ -115,6 +118,8 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
             .query_one("SELECT COALESCE(MAX(version), 0) FROM annals_migrations", &[])
             .await?;
         let done: i32 = row.get(0);
+        let done = u64::try_from(done).unwrap_or(0);
+        refuse_newer_schema(done, MIGRATIONS.len())?;
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(done as usize) {
             let tx = client.transaction().await?;
             tx.batch_execute(migration).await?;
@@ -134,7 +139,8 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
 
 impl PostgresStore {
     /// Connects to `url`, runs migrations, starts the writer for domain `D` and the listener
-    /// for other nodes' commits. Must be called inside a tokio runtime.
+    /// for other nodes' commits. A database migrated by a newer annals-server is refused.
+    /// Must be called inside a tokio runtime.
     pub async fn open<D: Domain>(url: &str) -> Result<Arc<Self>, StoreError> {
         let mut admin = connect(url).await?;
         migrate(&mut admin).await?;
@@ -657,9 +663,13 @@ impl Store for PostgresStore {
         &self,
         tenant: &str,
         view: &str,
-        key: Option<&str>,
+        wanted: RowsWanted,
     ) -> BoxFuture<'_, Result<ViewRows, StoreError>> {
-        let (tenant, view, key) = (tenant.to_owned(), view.to_owned(), key.map(str::to_owned));
+        let (tenant, view) = (tenant.to_owned(), view.to_owned());
+        let (key, after, limit) = match wanted {
+            RowsWanted::Key(key) => (Some(key), None, 1),
+            RowsWanted::Page { after, limit } => (None, after, i64::from(limit)),
+        };
         Box::pin(async move {
             // One statement, one snapshot: the rows are exactly those at the position.
             let rows = self
@@ -667,9 +677,9 @@ impl Store for PostgresStore {
                 .query(
                     "SELECT v.position, r.key, r.row FROM views v LEFT JOIN view_rows r \
                      ON r.tenant = v.tenant AND r.view = v.view AND r.listed \
-                     AND ($3::text IS NULL OR r.key = $3) \
-                     WHERE v.tenant = $1 AND v.view = $2 ORDER BY r.key",
-                    &[&tenant, &view, &key],
+                     AND ($3::text IS NULL OR r.key = $3) AND ($4::text IS NULL OR r.key > $4) \
+                     WHERE v.tenant = $1 AND v.view = $2 ORDER BY r.key LIMIT $5",
+                    &[&tenant, &view, &key, &after, &limit],
                 )
                 .await?;
             let position = rows.first().map_or(0, |row| row.get::<_, i64>(0) as Position);

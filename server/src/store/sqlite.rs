@@ -12,9 +12,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    BoxFuture, Committed, EventRow, Heads, Job, LogPage, RecentEvent, RowWrite, Store, StoreError,
-    StoredStream, ViewRows, WriteReply, WriteRequest, WriteTx, Writes, answer, by_tenant,
-    sql_integer,
+    BoxFuture, Committed, EventRow, Heads, Job, LogPage, RecentEvent, RowWrite, RowsWanted, Store,
+    StoreError, StoredStream, ViewRows, WriteReply, WriteRequest, WriteTx, Writes, answer,
+    by_tenant, refuse_newer_schema, sql_integer,
 };
 use crate::engine;
 
@@ -95,15 +95,28 @@ pub fn path_of(url: &str) -> Option<&str> {
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
-    )?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000;")?;
+    configure(&conn)?;
     Ok(conn)
+}
+
+/// Sets the journal mode, which is recorded in the file, and how commits are synced.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    Ok(())
+}
+
+/// The schema version recorded in the file (`PRAGMA user_version`, the number of migrations
+/// run; 0 for a new file), refused when newer than this code's.
+fn schema_version(conn: &Connection) -> Result<usize, StoreError> {
+    let recorded: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    refuse_newer_schema(u64::from(recorded), MIGRATIONS.len())?;
+    Ok(recorded as usize)
 }
 
 /// Brings the schema up to date.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let done: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let done = schema_version(conn)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(migration)?;
@@ -115,10 +128,15 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, runs migrations and starts the
-    /// writer for domain `D`.
+    /// writer for domain `D`. A database migrated by a newer annals-server is refused.
     pub fn open<D: Domain>(path: &str) -> Result<Arc<Self>, StoreError> {
         let path = PathBuf::from(path);
-        let mut conn = connect(&path)?;
+        let mut conn = Connection::open(&path)?;
+        conn.execute_batch("PRAGMA busy_timeout = 10000;")?;
+        // A database of a newer annals-server is refused before anything is written to it,
+        // the journal mode included.
+        schema_version(&conn)?;
+        configure(&conn)?;
         migrate(&mut conn)?;
         // The writer reads what it rewrites (stream states, view rows, results): a larger
         // page cache than the 2 MB default keeps those pages at hand.
@@ -547,21 +565,27 @@ impl Store for SqliteStore {
         &self,
         tenant: &str,
         view: &str,
-        key: Option<&str>,
+        wanted: RowsWanted,
     ) -> BoxFuture<'_, Result<ViewRows, StoreError>> {
-        let (tenant, view, key) = (tenant.to_owned(), view.to_owned(), key.map(str::to_owned));
+        let (tenant, view) = (tenant.to_owned(), view.to_owned());
         self.read(move |conn| {
             let _snapshot = conn.unchecked_transaction()?;
             let position: Option<Position> = conn
                 .prepare_cached("SELECT position FROM views WHERE tenant = ?1 AND view = ?2")?
                 .query_row(params![tenant, view], |row| row.get(0))
                 .optional()?;
+            let (key, after, limit) = match wanted {
+                RowsWanted::Key(key) => (Some(key), None, 1),
+                RowsWanted::Page { after, limit } => (None, after, i64::from(limit)),
+            };
             let mut select = conn.prepare_cached(
                 "SELECT key, row FROM view_rows WHERE tenant = ?1 AND view = ?2 AND listed = 1 \
-                 AND (?3 IS NULL OR key = ?3) ORDER BY key",
+                 AND (?3 IS NULL OR key = ?3) AND (?4 IS NULL OR key > ?4) ORDER BY key LIMIT ?5",
             )?;
             let rows = select
-                .query_map(params![tenant, view, key], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map(params![tenant, view, key, after, limit], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(ViewRows { position: position.unwrap_or(0), rows })
         })

@@ -36,7 +36,7 @@ pub use database::{
 };
 pub use http::{EventStream, SseEvent};
 pub use process::{ServerProcess, TempDir, free_port};
-pub use tokens::{ALL_SCOPES, SECRET, now_seconds, token, token_with};
+pub use tokens::{ALL_SCOPES, SECRET, keys, now_seconds, token, token_between, token_with};
 
 pub use crate::on_both_backends;
 

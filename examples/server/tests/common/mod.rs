@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use annals_core::Uuid;
 use serde_json::{Value, json};
@@ -22,6 +24,35 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_annals-server");
 pub async fn start_server(database: &str, args: &[&str], logs: &Path) -> ServerProcess {
     let args: Vec<&str> = ["--domain", "inventory"].iter().chain(args).copied().collect();
     ServerProcess::start(BINARY, database, &args, logs).await
+}
+
+/// Runs the `annals-server` binary with `args` and the variables `env` until it ends, and
+/// returns its exit status and what it printed. A run still going after a minute (a `serve`
+/// that started when it should have refused to) is killed and fails the test.
+pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .env_remove("ANNALS_AUTH_SECRET")
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {BINARY}: {err}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("the binary's output");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("the binary's output");
+    panic!(
+        "annals-server {args:?} was still running after a minute:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The stream of an item.
