@@ -123,7 +123,30 @@ pub fn decode_payload<T: FromJson>(
     data: &str,
     upcast: Upcaster,
 ) -> Result<T, DecodeError> {
-    decode_payload_with(event_type, schema, current, data, upcast, &mut T::read_json)
+    let invalid = |err: json::Error| {
+        DecodeError::new("invalid_event", format!("{event_type} (schema {schema}): {err}"))
+    };
+    if schema == current {
+        return json::from_str(data).map_err(invalid);
+    }
+    json::from_str(&upcasted(event_type, schema, current, data, upcast)?).map_err(invalid)
+}
+
+/// The JSON of an older schema upgraded to the current one; an error for a newer schema.
+fn upcasted(
+    event_type: &str,
+    schema: u32,
+    current: u32,
+    data: &str,
+    upcast: Upcaster,
+) -> Result<String, DecodeError> {
+    if schema > current || schema == 0 {
+        return Err(DecodeError::new(
+            "unsupported_schema",
+            format!("{event_type} schema {schema} is newer than this code's {current}"),
+        ));
+    }
+    upcast(event_type, schema, data)
 }
 
 /// [`decode_payload`] with the reader of the payload given (a variant's named fields).
@@ -142,11 +165,6 @@ pub fn decode_payload_with<T>(
     if schema == current {
         return json::from_str_with(data, read).map_err(invalid);
     }
-    if schema > current || schema == 0 {
-        return Err(DecodeError::new(
-            "unsupported_schema",
-            format!("{event_type} schema {schema} is newer than this code's {current}"),
-        ));
-    }
-    json::from_str_with(&upcast(event_type, schema, data)?, read).map_err(invalid)
+    json::from_str_with(&upcasted(event_type, schema, current, data, upcast)?, read)
+        .map_err(invalid)
 }

@@ -36,6 +36,9 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
         let wire = names::variant_wire(ident, &variant.attrs, rule.as_deref())?;
         let schema = if kind == Kind::Event { schema(&variant.attrs)? } else { 1 };
         // How the payload is written, and read from `__r` into the variant.
+        // A variant wrapping a payload type decodes through that type's own reader; the
+        // others through a reader of their fields, passed in.
+        let mut newtype = false;
         let (pattern, write, read) = match &variant.fields {
             Fields::Unit => (
                 quote! { Self::#ident },
@@ -45,11 +48,14 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
                     Self::#ident
                 }},
             ),
-            Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => (
-                quote! { Self::#ident(__value) },
-                quote! { ::annals_core::json::ToJson::write_json(__value, __w); },
-                quote! { Self::#ident(::annals_core::json::FromJson::read_json(__r)?) },
-            ),
+            Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
+                newtype = true;
+                (
+                    quote! { Self::#ident(__value) },
+                    quote! { ::annals_core::json::ToJson::write_json(__value, __w); },
+                    quote! { Self::#ident(::annals_core::json::FromJson::read_json(__r)?) },
+                )
+            }
             Fields::Unnamed(unnamed) => {
                 return Err(syn::Error::new_spanned(
                     unnamed,
@@ -71,6 +77,18 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
             &mut |__r: &mut ::annals_core::json::Reader<'_>| ::core::result::Result::Ok(#read)
         };
         decodes.push(match kind {
+            Kind::Command if newtype => quote! {
+                #wire => ::annals_core::json::from_str(__data).map(Self::#ident).map_err(|__error| {
+                    ::annals_core::DecodeError::new(
+                        "invalid_command",
+                        ::std::format!("{}: {__error}", #wire),
+                    )
+                }),
+            },
+            Kind::Event if newtype => quote! {
+                #wire => ::annals_core::decode_payload(__type, __schema, #schema, __data, #upcast)
+                    .map(Self::#ident),
+            },
             Kind::Command => quote! {
                 #wire => ::annals_core::json::from_str_with(__data, #reader).map_err(|__error| {
                     ::annals_core::DecodeError::new(
