@@ -157,20 +157,3 @@ const PG_TABLES: &str = "SELECT table_name::text, \
 /// Each PostgreSQL index's name and definition.
 const PG_INDEXES: &str =
     "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public'";
-
-fn sqlite_path(url: &str) -> Option<&str> {
-    url.strip_prefix("sqlite://")
-}
-
-fn sqlite(path: &str) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
-    conn.busy_timeout(std::time::Duration::from_secs(10)).expect("a busy timeout");
-    conn
-}
-
-async fn postgres(url: &str) -> tokio_postgres::Client {
-    let (client, connection) =
-        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
-    tokio::spawn(connection);
-    client
-}

@@ -247,6 +247,19 @@ fn write_thread<D: Domain>(
                     }
                 }
                 let outcome = commit::<D>(&mut client, &tenant, &jobs).await;
+                if let Err(err) = &outcome
+                    && jobs.len() > 1
+                {
+                    // One request's failure must not fail those committed with it: each
+                    // again, in a transaction of its own.
+                    tracing::warn!(error = %err, requests = jobs.len(), "a group commit failed; committing its requests one by one");
+                    for job in jobs {
+                        let alone = vec![job];
+                        let outcome = commit::<D>(&mut client, &tenant, &alone).await;
+                        answer(&heads, &tenant, alone, outcome);
+                    }
+                    continue;
+                }
                 answer(&heads, &tenant, jobs, outcome);
             }
         }

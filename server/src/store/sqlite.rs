@@ -224,6 +224,19 @@ fn write_loop<D: Domain>(
         }
         for (tenant, jobs) in by_tenant(group) {
             let outcome = runtime.block_on(commit::<D>(&mut conn, &tenant, &jobs));
+            if let Err(err) = &outcome
+                && jobs.len() > 1
+            {
+                // One request's failure must not fail those committed with it: each again,
+                // in a transaction of its own.
+                tracing::warn!(error = %err, requests = jobs.len(), "a group commit failed; committing its requests one by one");
+                for job in jobs {
+                    let alone = vec![job];
+                    let outcome = runtime.block_on(commit::<D>(&mut conn, &tenant, &alone));
+                    answer(heads, &tenant, alone, outcome);
+                }
+                continue;
+            }
             answer(heads, &tenant, jobs, outcome);
         }
         // Full means a checkpoint is already due.

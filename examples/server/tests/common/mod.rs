@@ -174,3 +174,23 @@ impl Rng {
         self.0 % n
     }
 }
+
+/// The file of a `sqlite://PATH` URL.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+}
+
+/// A connection of the test's own to a SQLite file the server also has open.
+pub fn sqlite(path: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+    conn.busy_timeout(std::time::Duration::from_secs(10)).expect("a busy timeout");
+    conn
+}
+
+/// A connection of the test's own to a PostgreSQL database.
+pub async fn postgres(url: &str) -> tokio_postgres::Client {
+    let (client, connection) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
