@@ -47,6 +47,20 @@ pub fn execute<D: Domain>(
         .collect()
 }
 
+/// Calls `f` with the streams `command` names, in [`Domain::streams`] order, each as
+/// `lookup` finds it; a stream it does not find has no events.
+pub(crate) fn with_streams<'s, D: Domain, R>(
+    command: &D::Command,
+    lookup: impl Fn(&str) -> Option<&'s StreamState<D>>,
+    f: impl FnOnce(&[(&str, &StreamState<D>)]) -> R,
+) -> R {
+    let names = D::streams(command);
+    let empty = StreamState::default();
+    let streams: Vec<(&str, &StreamState<D>)> =
+        names.iter().map(|name| (name.as_str(), lookup(name).unwrap_or(&empty))).collect();
+    f(&streams)
+}
+
 /// The metadata of a command: its id, who sent it and when (milliseconds since the epoch).
 pub fn meta(command: Uuid, actor: impl Into<String>, at: i64) -> Meta {
     Meta::new(command, actor, at)

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::context::Context;
 use crate::domain::{Domain, Rejection};
-use crate::engine::execute;
+use crate::engine::{execute, with_streams};
 use crate::envelope::{Envelope, Meta, Position, Version};
 use crate::protocol::CommandResult;
 use crate::stream::StreamState;
@@ -66,28 +66,25 @@ impl<D: Domain> MemoryLog<D> {
                 ));
             }
         }
-        let names = D::streams(command);
-        let empty = StreamState::default();
-        let streams: Vec<(&str, &StreamState<D>)> = names
-            .iter()
-            .map(|name| {
-                let state = self.streams.get(name).map_or(&empty, |(state, _)| state);
-                (name.as_str(), state)
-            })
-            .collect();
-        execute::<D>(command, meta, &streams)
+        with_streams(
+            command,
+            |name| self.state_of(name),
+            |streams| execute::<D>(command, meta, streams),
+        )
     }
 
     /// The command that would undo `command` if it ran now against this log, seen by
     /// [`Domain::compensate`] with `meta` (the command's own).
     pub fn compensation(&self, command: &D::Command, meta: &Meta) -> Option<D::Command> {
-        let names = D::streams(command);
-        let empty = StreamState::default();
-        let streams: Vec<(&str, &StreamState<D>)> = names
-            .iter()
-            .map(|name| (name.as_str(), self.streams.get(name).map_or(&empty, |(state, _)| state)))
-            .collect();
-        D::compensate(command, &Context::new(meta, &streams))
+        with_streams(
+            command,
+            |name| self.state_of(name),
+            |streams| D::compensate(command, &Context::new(meta, streams)),
+        )
+    }
+
+    fn state_of(&self, stream: &str) -> Option<&StreamState<D>> {
+        self.streams.get(stream).map(|(state, _)| state)
     }
 
     /// Records envelopes whose versions already follow their streams, assigning positions.

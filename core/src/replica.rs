@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::context::Context;
 use crate::domain::{CommandData, Domain, Rejection};
-use crate::engine::execute;
+use crate::engine::{execute, with_streams};
 use crate::envelope::{Envelope, Meta, Position, Version};
 use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 use crate::protocol::{Attached, CommandRequest, CommandResult};
@@ -145,14 +145,14 @@ impl<D: Domain> Branch<D> {
     }
 
     fn decide(&self, command: &D::Command, meta: &Meta) -> Result<Decided<D>, Rejection> {
-        let names = D::streams(command);
-        let empty = StreamState::default();
-        let streams: Vec<(&str, &StreamState<D>)> = names
-            .iter()
-            .map(|name| (name.as_str(), self.streams.get(name).unwrap_or(&empty)))
-            .collect();
-        let events = execute::<D>(command, meta, &streams)?;
-        Ok((events, D::compensate(command, &Context::new(meta, &streams))))
+        with_streams(
+            command,
+            |name| self.streams.get(name),
+            |streams| {
+                let events = execute::<D>(command, meta, streams)?;
+                Ok((events, D::compensate(command, &Context::new(meta, streams))))
+            },
+        )
     }
 }
 

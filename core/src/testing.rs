@@ -77,7 +77,7 @@ use std::collections::HashMap;
 
 use crate::context::Context;
 use crate::domain::{Domain, Rejection};
-use crate::engine::{execute, meta};
+use crate::engine::{execute, meta, with_streams};
 use crate::envelope::{Envelope, Meta, Version, event_id};
 use crate::json::RawJson;
 use crate::stream::StreamState;
@@ -143,19 +143,13 @@ impl<D: Domain> Given<D> {
         self
     }
 
-    /// The streams `command` names, as they stand.
-    fn streams_of(&self, command: &D::Command) -> (Vec<String>, StreamState<D>) {
-        (D::streams(command), StreamState::default())
-    }
-
     /// Decides `command` against the given streams.
     pub fn when(self, command: D::Command) -> Then<D> {
-        let (names, empty) = self.streams_of(&command);
-        let streams: Vec<(&str, &StreamState<D>)> = names
-            .iter()
-            .map(|name| (name.as_str(), self.streams.get(name).unwrap_or(&empty)))
-            .collect();
-        let result = execute::<D>(&command, &self.meta, &streams);
+        let result = with_streams(
+            &command,
+            |name| self.streams.get(name),
+            |streams| execute::<D>(&command, &self.meta, streams),
+        );
         let mut after = self.streams.clone();
         if let Ok(events) = &result {
             for envelope in events {
@@ -167,12 +161,11 @@ impl<D: Domain> Given<D> {
 
     /// The command that would undo `command` if it ran now (see [`Domain::compensate`]).
     pub fn compensation(&self, command: &D::Command) -> Option<D::Command> {
-        let (names, empty) = self.streams_of(command);
-        let streams: Vec<(&str, &StreamState<D>)> = names
-            .iter()
-            .map(|name| (name.as_str(), self.streams.get(name).unwrap_or(&empty)))
-            .collect();
-        D::compensate(command, &Context::new(&self.meta, &streams))
+        with_streams(
+            command,
+            |name| self.streams.get(name),
+            |streams| D::compensate(command, &Context::new(&self.meta, streams)),
+        )
     }
 
     /// The domain's read models after the given events.
