@@ -7,11 +7,11 @@ import { VitePWA } from "vite-plugin-pwa";
 
 export default defineConfig({
   // The package fetches its .wasm next to its own JavaScript: leave it out of pre-bundling.
-  optimizeDeps: { exclude: ["annals"] },
+  optimizeDeps: { exclude: ["annals-inventory"] },
   server: {
     // `npm run dev` next to `cargo xtask run`: the API comes from the local server.
     proxy: { "/v1": "http://127.0.0.1:8080" },
-    // The package is linked from ../wasm/pkg.
+    // The package is linked from ../examples/inventory-wasm/pkg.
     fs: { allow: [".."] },
   },
   build: { target: "es2022" },
@@ -35,8 +35,6 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ["**/*.{html,js,css,wasm,svg}"],
-        // The package has a module per domain; this app only ever opens the inventory's.
-        globIgnores: ["**/annals_bank*"],
         navigateFallback: "index.html",
         // The API is never answered from the cache: it is the server's to answer, or to fail.
         navigateFallbackDenylist: [/^\/v1\//, /^\/healthz$/, /^\/metrics$/],

@@ -40,7 +40,7 @@ const entryDir = start.includes('/') ? start.slice(0, start.lastIndexOf('/')) : 
 const wasmFiles = [...new Set(['.', entryDir])].flatMap((dir) =>
   readdirSync(join(pkg, dir)).filter((name) => name.endsWith('.wasm')).map((name) => normalize(join(dir, name))),
 );
-// The module of the glue's own domain, where each domain has one.
+// The glue's own module.
 const glueWasm = wasmFiles.find((f) => f.endsWith(glueFile.replace(/\.m?js$/, '_bg.wasm'))) ?? wasmFiles[0];
 
 // A bundler lets `import * as wasm from "./x_bg.wasm"` work; a browser does not. For glue
@@ -72,7 +72,7 @@ ${phase === 'setup' ? SETUP : COLD}
 // Opens the replica the package's way: `open` from SPEC section 7.
 const OPEN = `
 async function openReplica(mod) {
-  return mod.open({ domain: 'inventory', storage: 'local', key: 'annals/bench' });
+  return mod.open({ storage: 'local', key: 'annals/bench' });
 }`;
 
 // The stored replica is made with the wasm glue's \`Replica\`, which takes in server events

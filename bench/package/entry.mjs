@@ -60,13 +60,11 @@ export function browserFiles(pkg, start) {
   return files;
 }
 
-/** The wasm-bindgen glue of the package: the module exporting the `Replica` class, the
- * inventory domain's where each domain has a module of its own. */
-export function glue(pkg, domain = 'inventory') {
+/** The wasm-bindgen glue of the package: the module exporting the `Replica` class. */
+export function glue(pkg) {
   const found = readdirSync(pkg)
     .filter((f) => /\.m?js$/.test(f))
-    .filter((f) => /export class Replica\b/.test(readFileSync(join(pkg, f), 'utf8')))
-    .sort((a, b) => Number(b.includes(domain)) - Number(a.includes(domain)))[0];
+    .find((f) => /export class Replica\b/.test(readFileSync(join(pkg, f), 'utf8')));
   if (!found) throw new Error('the package has no wasm-bindgen glue exporting Replica');
   return found;
 }

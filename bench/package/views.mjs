@@ -119,11 +119,11 @@ async function openPackage() {
   const mod = await import(pathToFileURL(join(pkg, entry(pkg, ['node', 'import', 'module']))).href);
   const parse = (value) => (typeof value === 'string' ? JSON.parse(value) : value);
   if (typeof mod.open === 'function') {
-    const probe = await mod.open({ domain: 'inventory', storage: 'memory', key: 'annals/bench' });
+    const probe = await mod.open({ storage: 'memory', key: 'annals/bench' });
     if (typeof probe.receive === 'function') {
       return {
         api: 'the replica\'s `receive(page)`',
-        fresh: () => mod.open({ domain: 'inventory', storage: 'memory', key: 'annals/bench' }),
+        fresh: () => mod.open({ storage: 'memory', key: 'annals/bench' }),
         feed: (replica, text) => replica.receive(text),
         stock: (replica) => parse(replica.view('stock')),
       };

@@ -102,7 +102,7 @@ impl Settings {
 pub struct Bench {
     /// Sizes.
     pub settings: Settings,
-    /// The workspace root (for wasm/pkg, bench/package and bench/peers).
+    /// The workspace root (for the inventory package, bench/package and bench/peers).
     pub root: PathBuf,
     /// A scratch folder for databases, logs and the generated events.
     pub work: PathBuf,

@@ -1,6 +1,7 @@
-//! P6, P7 and P8: the npm package `annals` (wasm/pkg, built by `cargo xtask wasm`), measured by
-//! the Node scripts in bench/package: its views in Node against a hand-written JS reducer, a
-//! cold start in headless Chromium, and its gzipped weight.
+//! P6, P7 and P8: the npm package `annals-inventory` (examples/inventory-wasm/pkg, packed by
+//! `cargo xtask wasm`), measured by the Node scripts in bench/package: its views in Node
+//! against a hand-written JS reducer, a cold start in headless Chromium, and its gzipped
+//! weight.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,13 +19,14 @@ pub struct Package {
 }
 
 impl Package {
-    /// Looks for wasm/pkg.
+    /// Looks for the inventory package.
     pub fn find(bench: &Bench) -> Package {
-        let dir = bench.root.join("wasm").join("pkg");
+        let dir = bench.root.join("examples/inventory-wasm/pkg");
         let dir = if dir.join("package.json").is_file() {
             Ok(dir)
         } else {
-            Err("package not built (`cargo xtask wasm` makes wasm/pkg)".to_owned())
+            Err("package not built (`cargo xtask wasm` makes examples/inventory-wasm/pkg)"
+                .to_owned())
         };
         Package { dir, scripts: bench.root.join("bench").join("package") }
     }
@@ -136,7 +138,7 @@ impl Package {
     /// P8: the gzipped weight of the .wasm and the JS a browser loads.
     pub fn p8(&self, _bench: &Bench) -> Row {
         let mut row = Row::new("P8", "package weight: .wasm + JS glue, gzipped", "≤ 80 KB");
-        let outcome = self.node(&mut row, "size.mjs", &["--domain", "inventory"]).map(|found| {
+        let outcome = self.node(&mut row, "size.mjs", &[]).map(|found| {
             let Some(found) = found else { return };
             let kb = found["gzip_bytes"].as_f64().unwrap_or(f64::NAN) / 1000.0;
             row.measured(format!("{kb:.1} KB"), kb, 80.0, true);
@@ -157,8 +159,8 @@ impl Package {
                 })
                 .unwrap_or_default();
             row.note(format!(
-                "gzip -9 of what a browser loads from the package's entry for an inventory app \
-                 (each domain has a module of its own; an app loads its domain's): {}.",
+                "gzip -9 of what a browser loads from the entry of the inventory app's package \
+                 (made by `cargo annals pack`): {}.",
                 files.join(", ")
             ));
         });

@@ -238,8 +238,8 @@ const METHOD: &str = "## How the figures are taken
 - P10: peak resident memory (`VmHWM` in `/proc/<pid>/status`) of a server started on the
   database holding the P1 log, after the subscribers have connected and each has received a
   burst of commands.
-- P6/P7/P8 use the npm package in `wasm/pkg` (built by `cargo xtask wasm`), in Node and in
-  headless Chromium (`playwright-core` driving `/usr/bin/chromium`).
+- P6/P7/P8 use the npm package in `examples/inventory-wasm/pkg` (packed by `cargo xtask
+  wasm`), in Node and in headless Chromium (`playwright-core` driving `/usr/bin/chromium`).
 - Peers: Emmett with `@event-driven-io/emmett-sqlite` and `-postgresql`, cqrs-es with
   `sqlite-es` and `postgres-es`, each in its own process, doing the same commands through
   its own command handling (`CommandHandler`, `CqrsFramework::execute`) with 64 concurrent

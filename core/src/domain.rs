@@ -5,6 +5,7 @@ use std::fmt;
 use crate::context::Context;
 use crate::event::{DecodeError, EventData};
 use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
+use crate::typescript::TypeScript;
 use crate::view::DynView;
 
 /// Why a command was refused: a stable snake_case `code` and a sentence for people.
@@ -137,11 +138,11 @@ pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
     const STATE_VERSION: u32;
 
     /// What users ask for.
-    type Command: CommandData + Clone + fmt::Debug + PartialEq + ToJson + FromJson;
+    type Command: CommandData + Clone + fmt::Debug + PartialEq + ToJson + FromJson + TypeScript;
     /// What happened.
-    type Event: EventData + Clone + fmt::Debug + PartialEq + ToJson + FromJson;
+    type Event: EventData + Clone + fmt::Debug + PartialEq + ToJson + FromJson + TypeScript;
     /// One stream's state; `Default` is the state of a stream with no events.
-    type State: Clone + fmt::Debug + Default + PartialEq + ToJson + FromJson;
+    type State: Clone + fmt::Debug + Default + PartialEq + ToJson + FromJson + TypeScript;
     /// Why a command is refused: usually an enum with `#[derive(Rejection)]`.
     type Rejection: Reason;
 

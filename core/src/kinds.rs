@@ -109,10 +109,13 @@ use std::fmt;
 
 use crate::envelope::category_of;
 use crate::json::{self, FromJson, Reader, ToJson, Writer};
+use crate::typescript::{Declarations, Object, TypeScript, Union};
 
 /// One kind of stream: its category (`cart` for `cart-<id>`), and how its state folds the
 /// domain's events (ignoring those that are not its own).
-pub trait Kind: Clone + fmt::Debug + Default + PartialEq + ToJson + FromJson + 'static {
+pub trait Kind:
+    Clone + fmt::Debug + Default + PartialEq + ToJson + FromJson + TypeScript + 'static
+{
     /// The category of this kind's streams.
     const CATEGORY: &'static str;
     /// The domain's event type.
@@ -196,6 +199,18 @@ macro_rules! kinds {
                     Err(r.error(&format!("unknown kind of stream `{category}`")))
                 })?;
                 state.ok_or_else(|| r.error("expected the state of one kind of stream"))
+            }
+        }
+
+        impl<E, $($kind: Kind<Event = E>),+> TypeScript for $name<$($kind),+> {
+            fn typescript(types: &mut Declarations) -> String {
+                Union::new()
+                    $(.member("", {
+                        let state = <$kind as TypeScript>::typescript(types);
+                        Object::new().field($kind::CATEGORY, "", false, state).finish()
+                    }))+
+                    .member("", "null".to_owned())
+                    .finish()
             }
         }
     };

@@ -1,13 +1,15 @@
 //! annals-core: the engine of annals, shared by the server and the browser package.
 //!
 //! - [`Domain`]: a decider. `decide` turns a command and the states of the streams it names
-//!   into events or a [`Rejection`]; `evolve` folds one event into a stream's state.
+//!   into events or a [`Rejection`](struct@Rejection); `evolve` folds one event into a
+//!   stream's state.
 //! - [`Envelope`]: one recorded event with its stream, version, global position and [`Meta`].
 //! - [`Projection`] and [`ViewSet`]: named, versioned read models over the global log.
 //! - [`Replica`]: the client's confirmed state plus optimistic pending commands, rebased when
 //!   the server's events arrive.
 //! - [`protocol`]: the HTTP API's messages.
 //! - [`testing`]: given/when/then for deciders.
+//! - [`typescript`]: the TypeScript declarations of a domain's wire types, for its package.
 //!
 //! The crate does no I/O and reads no clock: ids and times come in with each command, so a
 //! replay gives the same result everywhere. It builds for `wasm32-unknown-unknown`.
@@ -27,6 +29,7 @@ mod view;
 
 pub mod protocol;
 pub mod testing;
+pub mod typescript;
 
 pub use annals_derive::{Command, Event, Json, Rejection};
 pub use context::{Context, Stream};

@@ -7,6 +7,9 @@ use std::fmt;
 use crate::domain::Domain;
 use crate::envelope::{Envelope, Position};
 use crate::json::{self, FromJson, RawJson, ToJson, Writer};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::typescript::Declarations;
+use crate::typescript::TypeScript;
 
 /// One read model: a pure fold of envelopes into rows keyed by entity id.
 ///
@@ -22,7 +25,7 @@ pub trait Projection<D: Domain>: 'static {
     const SINGLE: bool = false;
 
     /// One row of the view.
-    type Row: Clone + fmt::Debug + PartialEq + ToJson + FromJson + 'static;
+    type Row: Clone + fmt::Debug + PartialEq + ToJson + FromJson + TypeScript + 'static;
 
     /// The row `envelope` changes, or `None` when this view ignores it.
     fn key(envelope: &Envelope<D::Event>) -> Option<String>;
@@ -163,6 +166,13 @@ pub trait DynView<D: Domain> {
     fn boxed_clone(&self) -> Box<dyn DynView<D>>;
     /// The table itself, to reach its rows typed (see [`ViewSet::table`]).
     fn as_any(&self) -> &dyn Any;
+    /// The TypeScript type of one row, [`Projection::Row`]'s, for
+    /// [`typescript::declarations`](crate::typescript::declarations).
+    ///
+    /// Not in WebAssembly builds: the declarations are made natively, and a method of this
+    /// trait puts its code in every module that has views.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn row_typescript(&self, types: &mut Declarations) -> String;
 }
 
 impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
@@ -252,6 +262,11 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn row_typescript(&self, types: &mut Declarations) -> String {
+        P::Row::typescript(types)
     }
 }
 

@@ -46,6 +46,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let (to_impl, to_type, to_where) = bounded(&input.generics, quote! { ToJson });
     let (from_impl, from_type, from_where) = bounded(&input.generics, quote! { FromJson });
+    let typescript = crate::typescript::json(input, rule)?;
     Ok(quote! {
         impl #to_impl ::annals_core::json::ToJson for #name #to_type #to_where {
             fn write_json(&self, __w: &mut ::annals_core::json::Writer) {
@@ -60,19 +61,26 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #read
             }
         }
+
+        #typescript
     })
 }
 
 /// The generics with every type parameter bound by the codec's `trait`.
 fn bounded(generics: &Generics, bound: TokenStream) -> (TokenStream, TokenStream, TokenStream) {
     let mut generics = generics.clone();
+    self::bound(&mut generics, &quote! { ::annals_core::json::#bound });
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    (quote! { #impl_generics }, quote! { #type_generics }, quote! { #where_clause })
+}
+
+/// Bounds every type parameter of `generics` by the trait at path `bound`.
+pub fn bound(generics: &mut Generics, bound: &TokenStream) {
     let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
     let clause = generics.make_where_clause();
     for param in params {
-        clause.predicates.push(parse_quote! { #param: ::annals_core::json::#bound });
+        clause.predicates.push(parse_quote! { #param: #bound });
     }
-    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    (quote! { #impl_generics }, quote! { #type_generics }, quote! { #where_clause })
 }
 
 /// An enum, externally tagged: `"Unit"`, `{"Newtype": value}`, `{"Struct": {fields}}`.

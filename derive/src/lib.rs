@@ -2,6 +2,9 @@
 //!
 //! - `Json`: a struct or enum writes and reads itself through annals' JSON codec.
 //! - `Command` / `Event`: a domain's command or event enum, `{"type", "data"}` on the wire.
+//!
+//! All three also give the type its TypeScript type (`annals_core::typescript::TypeScript`),
+//! its doc comments and those of its fields and variants kept as JSDoc.
 //! - `Rejection`: a domain's reasons to refuse a command, a snake_case code and a message each.
 //!
 //! The generated code names `::annals_core`, so a crate using these depends on annals-core
@@ -11,6 +14,7 @@ mod codec;
 mod names;
 mod rejection;
 mod tagged;
+mod typescript;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -28,6 +32,9 @@ use syn::{DeriveInput, parse_macro_input};
 /// `#[json(rename = "wire")]` on a field or variant; `#[json(default)]` or
 /// `#[json(default = "path::to::function")]` on a field added later, for stored forms that
 /// lack it.
+///
+/// The type's TypeScript type follows the same rules (`annals_core::typescript`): an
+/// interface, the field's type, `Record<string, never>`, or a union of the variants.
 #[proc_macro_derive(Json, attributes(json))]
 pub fn derive_json(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

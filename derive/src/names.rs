@@ -2,7 +2,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::{Attribute, Fields, LitStr, Path};
+use syn::{Attribute, Fields, LitStr, Path, Type};
 
 /// What a field takes when absent from the text.
 pub enum Absent {
@@ -22,6 +22,10 @@ pub struct Field {
     pub wire: String,
     /// What it takes when absent.
     pub absent: Absent,
+    /// Its Rust type.
+    pub ty: Type,
+    /// Its doc comment.
+    pub doc: String,
 }
 
 /// The `rename_all` rule on a type, if any.
@@ -106,7 +110,8 @@ pub fn fields(fields: &Fields, rule: Option<&str>) -> syn::Result<Vec<Field>> {
             let name = ident.to_string();
             let name = name.strip_prefix("r#").unwrap_or(&name);
             let wire = wire.unwrap_or_else(|| apply(name, rule, false));
-            Ok(Field { ident, wire, absent })
+            let (ty, doc) = (field.ty.clone(), crate::typescript::doc(&field.attrs));
+            Ok(Field { ident, wire, absent, ty, doc })
         })
         .collect()
 }

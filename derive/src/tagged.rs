@@ -105,6 +105,7 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
         });
     }
 
+    let typescript = crate::typescript::tagged(input, data, rule.as_deref())?;
     let name = &input.ident;
     let write_data = quote! {
         fn write_data(&self, __w: &mut ::annals_core::json::Writer) {
@@ -135,6 +136,8 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
             }
 
             ::annals_core::__tagged_json!(#name, write_command, read_command);
+
+            #typescript
         },
         Kind::Event => quote! {
             impl ::annals_core::EventData for #name {
@@ -171,6 +174,8 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
             }
 
             ::annals_core::__tagged_json!(#name, write_event, read_event);
+
+            #typescript
         },
     })
 }

@@ -6,18 +6,13 @@ import { AnnalsError } from "./errors.js";
 import { Sync } from "./sync.js";
 import { Tabs } from "./tabs.js";
 
-const DOMAINS = ["inventory", "bank"];
-
-// `Core` is the WebAssembly `Replica` class of the domain's module, loaded by the entry point.
-export function openReplica(options, Core) {
-  const { domain, storage = "memory", server, actor } = options ?? {};
-  if (!DOMAINS.includes(domain) || !Core) {
-    throw new AnnalsError(
-      "unknown_domain",
-      `There is no domain ${JSON.stringify(domain)}; use "inventory" or "bank".`,
-    );
+// `domain` is the wasm-bindgen glue of the package's module, initialized by the entry point:
+// its `open` opens a WebAssembly `Replica` of the package's domain.
+export function openReplica(options, domain) {
+  const { storage = "memory", server, actor, key } = options ?? {};
+  if (key !== undefined && typeof key !== "string") {
+    throw new AnnalsError("invalid_option", "key must be a string.");
   }
-  const key = options.key ?? `annals/${domain}`;
   if (storage === "local" && typeof globalThis.localStorage === "undefined") {
     throw new AnnalsError(
       "storage_unavailable",
@@ -31,23 +26,25 @@ export function openReplica(options, Core) {
   if (heartbeat !== undefined && !(Number.isFinite(heartbeat) && heartbeat > 0)) {
     throw new AnnalsError("invalid_option", "server.heartbeat must be milliseconds, over 0.");
   }
-  const core = Core.open(domain, storage, key, actor ?? undefined);
-  return new Replica(core, { storage, key, server });
+  const core = domain.open(storage, key, actor ?? undefined);
+  return new Replica(core, { storage, server });
 }
 
 class Replica {
   #core;
   #listeners = new Set();
+  // The checks of the commands `settled` waits for, run on every change and on close.
+  #waiting = new Set();
   #tabs = null;
   #sync = null;
   #closed = false;
 
-  constructor(core, { storage, key, server }) {
+  constructor(core, { storage, server }) {
     this.#core = core;
     this.domain = core.domain();
-    this.key = key;
+    this.key = core.key();
     if (storage === "local") {
-      this.#tabs = new Tabs(key, () => this.#refresh());
+      this.#tabs = new Tabs(this.key, () => this.#refresh());
     }
     if (server) {
       this.#sync = new Sync(server, {
@@ -69,7 +66,52 @@ class Replica {
     this.#open();
     const outcome = JSON.parse(this.#core.execute(JSON.stringify(command)));
     this.#local();
+    // Made when asked for, so an outcome nobody awaits leaves no promise to reject unheard.
+    Object.defineProperty(outcome, "settled", { get: () => this.settled(outcome.id) });
     return outcome;
+  }
+
+  // Resolves `{ id, status: "accepted" }` once the server has accepted the command; rejects
+  // with an `AnnalsError` of the rule's code once it is rejected (by the server, or by a
+  // rebase on the server's events). Without a server it waits for a `sync()` or another tab.
+  settled(id) {
+    this.#open();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.#closed) {
+          stop();
+          reject(new AnnalsError("closed", "This replica was closed before the command settled."));
+          return;
+        }
+        const status = this.#core.status(id);
+        if (status === "accepted") {
+          stop();
+          resolve({ id, status });
+        } else if (status === "rejected") {
+          stop();
+          const found = this.rejected().find((r) => r.id === id);
+          reject(new AnnalsError(found?.code ?? "rejected", found?.message ?? "The command was rejected."));
+        } else if (status !== "pending") {
+          stop();
+          reject(new AnnalsError("unknown_command", `This replica knows no command ${id}.`));
+        }
+      };
+      const stop = () => this.#waiting.delete(check);
+      this.#waiting.add(check);
+      check();
+    });
+  }
+
+  // A view, or one row of it, to read and to follow: `get()` hands back the same object while
+  // the value is unchanged, and listeners are called only when it changed, so React's
+  // `useSyncExternalStore(watch.subscribe, watch.get)` renders only on a change.
+  watch(name, key) {
+    this.#open();
+    const read = () => {
+      this.#open();
+      return this.#core.view(name, key ?? undefined);
+    };
+    return new Watch(read, (listener) => this.subscribe(listener));
   }
 
   undo() {
@@ -150,8 +192,10 @@ class Replica {
   }
 
   subscribe(listener) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    // Each call its own entry, so one function subscribed twice is removed once per stop.
+    const entry = { listener };
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
   }
 
   close() {
@@ -161,6 +205,8 @@ class Replica {
     this.#tabs?.close();
     this.#listeners.clear();
     this.#core.free();
+    // What waits for a command to settle learns that it never will here.
+    for (const check of [...this.#waiting]) check();
   }
 
   #open() {
@@ -203,7 +249,8 @@ class Replica {
   }
 
   #emit(change) {
-    for (const listener of this.#listeners) {
+    for (const check of [...this.#waiting]) check();
+    for (const { listener } of [...this.#listeners]) {
       try {
         listener(change);
       } catch (error) {
@@ -212,5 +259,43 @@ class Replica {
         });
       }
     }
+  }
+}
+
+// One view or row followed: its value is parsed again only when its JSON text changed.
+class Watch {
+  #read;
+  #follow;
+  #text;
+  #value;
+
+  constructor(read, follow) {
+    this.#read = read;
+    this.#follow = follow;
+    this.#update();
+  }
+
+  get = () => {
+    this.#update();
+    return this.#value;
+  };
+
+  subscribe = (listener) =>
+    this.#follow(() => {
+      let changed;
+      try {
+        changed = this.#update();
+      } catch {
+        return; // The replica was closed.
+      }
+      if (changed) listener(this.#value);
+    });
+
+  #update() {
+    const text = this.#read();
+    if (text === this.#text) return false;
+    this.#text = text;
+    this.#value = JSON.parse(text);
+    return true;
   }
 }

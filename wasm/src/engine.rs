@@ -17,7 +17,7 @@ pub const FORMAT: u32 = 1;
 
 /// A replica of some domain, driven through JSON text.
 pub trait Engine {
-    /// The domain's name, e.g. `inventory`.
+    /// The domain's name, e.g. `todo`.
     fn domain(&self) -> &'static str;
     /// Runs a command `{type, data, id?}`; returns `{id, status, events}`.
     fn execute(&mut self, command: &str, actor: &str, at: i64) -> Result<String, AnnalsError>;
@@ -62,31 +62,6 @@ pub trait Engine {
     /// Frees storage, one more `step` each time: first the recent history, then the older
     /// half of the rejected commands. `false` when there is nothing left to drop.
     fn compact(&mut self, step: usize) -> bool;
-}
-
-/// The domains this module was built with.
-pub const DOMAINS: &[&str] = &[
-    #[cfg(feature = "inventory")]
-    "inventory",
-    #[cfg(feature = "bank")]
-    "bank",
-];
-
-/// The engine for the domain named `name`.
-pub fn for_domain(name: &str) -> Result<Box<dyn Engine>, AnnalsError> {
-    match name {
-        #[cfg(feature = "inventory")]
-        "inventory" => Ok(Box::new(Replica::<annals_inventory::Inventory>::new())),
-        #[cfg(feature = "bank")]
-        "bank" => Ok(Box::new(Replica::<annals_bank::Bank>::new())),
-        other => Err(AnnalsError::new(
-            "unknown_domain",
-            format!(
-                "There is no domain \"{other}\" in this module; it has {}.",
-                DOMAINS.join(", ")
-            ),
-        )),
-    }
 }
 
 /// A command as JavaScript hands it over: `{type, data, id?}`; `data` stays text until the

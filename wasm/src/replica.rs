@@ -5,11 +5,11 @@
 //! stored fails with `storage_full` and is not applied. Before each write the replica re-reads
 //! the entry and, if another tab or replica wrote since, merges its pending commands by id.
 
-use annals_core::{Meta, Status, json, json_struct};
+use annals_core::{Domain, Meta, Status, json, json_struct};
 use wasm_bindgen::prelude::*;
 
 use crate::clock;
-use crate::engine::{self, Engine, FORMAT, parse_id};
+use crate::engine::{Engine, FORMAT, parse_id};
 use crate::error::AnnalsError;
 use crate::storage::{Entry, Local, SOFT_LIMIT, Store, WriteError};
 
@@ -30,38 +30,48 @@ json_struct!(Warning { code, message, key });
 pub struct Replica {
     engine: Box<dyn Engine>,
     store: Store,
+    key: String,
     actor: String,
     warnings: Vec<Warning>,
 }
 
 type Result<T> = std::result::Result<T, AnnalsError>;
 
-#[wasm_bindgen]
 impl Replica {
-    /// Opens the replica of `domain` (`inventory` or `bank`) kept in `storage` (`local` or
-    /// `memory`) under `key`. Commands run here carry `actor` (default `local`).
+    /// Opens the replica of domain `D` kept in `storage` (`local` or `memory`) under `key`
+    /// (`annals/<domain>` by default). Commands run here carry `actor` (default `local`).
     ///
     /// An unreadable stored entry is moved aside and the replica opens empty; see
-    /// `openWarnings`. An entry of another domain is left alone and opening fails.
-    pub fn open(
-        domain: &str,
+    /// `openWarnings`. An entry of another domain is left alone and opening fails. This is
+    /// what the function `open` that [`export!`](crate::export) writes calls.
+    pub fn open<D: Domain>(
         storage: &str,
-        key: &str,
+        key: Option<String>,
         actor: Option<String>,
     ) -> std::result::Result<Replica, JsValue> {
+        let key = key.filter(|k| !k.is_empty()).unwrap_or_else(|| format!("annals/{}", D::NAME));
         let mut replica = Replica {
-            engine: engine::for_domain(domain)?,
-            store: Store::open(storage, key)?,
+            engine: Box::new(annals_core::Replica::<D>::new()),
+            store: Store::open(storage, &key)?,
+            key,
             actor: actor.filter(|a| !a.is_empty()).unwrap_or_else(|| "local".to_owned()),
             warnings: Vec::new(),
         };
         replica.load()?;
         Ok(replica)
     }
+}
 
+#[wasm_bindgen]
+impl Replica {
     /// The domain's name.
     pub fn domain(&self) -> String {
         self.engine.domain().to_owned()
+    }
+
+    /// The localStorage key this replica is kept under.
+    pub fn key(&self) -> String {
+        self.key.clone()
     }
 
     /// Runs `{type, data, id?}` against the optimistic state and stores it. Returns
@@ -230,11 +240,10 @@ impl Replica {
             return Err(AnnalsError::new(
                 "wrong_domain",
                 format!(
-                    "\"{key}\" holds a {} replica, not {}; open it with domain \"{}\" or use \
-                     another key.",
+                    "\"{key}\" holds a {} replica, not {}; open it with that domain's package \
+                     or use another key.",
                     entry.domain,
-                    self.engine.domain(),
-                    entry.domain
+                    self.engine.domain()
                 ),
             ));
         }

@@ -73,7 +73,7 @@ impl Store {
                 if key.is_empty() {
                     return Err(AnnalsError::new(
                         "invalid_option",
-                        "storage \"local\" needs a key, such as \"annals/inventory\".",
+                        "storage \"local\" needs a key, such as \"annals/todo\".",
                     ));
                 }
                 local_storage_available()?;

@@ -1,8 +1,8 @@
 // The app: wires the page to the replica and redraws what changed whenever the replica says
 // something happened (a command here, news from the server or another tab, a sync status).
 
-import { isAnnalsError } from "annals";
-import type { InventoryCommand, Uuid } from "annals";
+import { isAnnalsError } from "annals-inventory";
+import type { Command, Uuid } from "annals-inventory";
 import type { Context, Inventory } from "./context";
 import { handle, say } from "./dom";
 import { newId } from "./ids";
@@ -39,7 +39,7 @@ export class App implements Context {
     this.render();
   }
 
-  execute(command: InventoryCommand, errorLine?: HTMLElement): boolean {
+  execute(command: Command, errorLine?: HTMLElement): boolean {
     try {
       this.replica.execute(command);
       if (errorLine) say(errorLine, "");
@@ -108,7 +108,7 @@ export class App implements Context {
         return;
       }
       const item = newId();
-      const command: InventoryCommand = {
+      const command: Command = {
         type: "AddItem",
         data: { item, name: name.value, unit: unit.value.trim(), reorder_level: level },
       };

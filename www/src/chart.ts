@@ -2,7 +2,10 @@
 // step line per site, the total, and the reorder level as a dashed line. The x axis counts
 // changes in log order (server positions first, then the changes still pending here).
 
-import type { HistoryPoint } from "annals";
+import type { Views } from "annals-inventory";
+
+/** `[position, qty]` after each change of one site; `position` is `null` while pending. */
+type HistoryPoint = Views["history"]["row"][string][number];
 import { h, svg } from "./dom";
 
 /** Drawn at the figure's own width, so the text stays legible on a phone. */

@@ -2,7 +2,7 @@
 // site, its stock-over-time chart, its state at an earlier version (time travel), renaming and
 // retiring.
 
-import type { ActivityEntry, InventoryCommand, StockRow, Uuid } from "annals";
+import type { ActivityEntry, Command, StockRow, Uuid } from "annals-inventory";
 import { type ChartInput, drawChart } from "./chart";
 import type { Context } from "./context";
 import { h, handle, refill, region, say } from "./dom";
@@ -182,7 +182,7 @@ export class ItemPanel {
       if (qty.value.trim() === "" || !Number.isInteger(number)) {
         return say(error, "Enter a whole number.", "invalid_quantity"), qty.focus();
       }
-      let command: InventoryCommand;
+      let command: Command;
       switch (action()) {
         case "receive":
           command = { type: "ReceiveStock", data: { item, site: siteName, qty: number, ...(note.value.trim() ? { note: note.value.trim() } : {}) } };

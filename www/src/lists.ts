@@ -1,7 +1,7 @@
 // The lists of the page: every item with its stock per site, the low-stock list, the commands
 // the server refused (with its reasons), and the activity feed.
 
-import type { ActivityEntry, StockRow, Uuid } from "annals";
+import type { ActivityEntry, StockRow, Uuid } from "annals-inventory";
 import type { Context } from "./context";
 import { h, handle, refill, region } from "./dom";
 import { amount, describeCommand, describeEvent, nameLookup, when } from "./words";

@@ -2,7 +2,7 @@
 // localStorage, synced with the annals-server that serves this page), then the screen.
 
 import "./style.css";
-import { open } from "annals";
+import { open } from "annals-inventory";
 import { registerSW } from "virtual:pwa-register";
 import { App } from "./app";
 import { handle, say } from "./dom";
@@ -11,7 +11,6 @@ registerSW({ immediate: true });
 
 async function start() {
   const replica = await open({
-    domain: "inventory",
     storage: "local",
     key: "annals/inventory",
     server: { url: location.origin },

@@ -1,6 +1,6 @@
 // What the screen says about events, commands, quantities and times, in plain words.
 
-import type { InventoryCommand, InventoryEvent, StockRow, Uuid } from "annals";
+import type { Command, Event, StockRow, Uuid } from "annals-inventory";
 
 /** The sites every cafeteria starts with; any other name can be typed in. */
 export const DEFAULT_SITES = ["crossroads", "hilltop", "riverside"];
@@ -18,7 +18,7 @@ export function amount(qty: number, unit: string | undefined): string {
 }
 
 /** One event of `item`, as a sentence. */
-export function describeEvent(event: InventoryEvent, name: string, unit?: string): string {
+export function describeEvent(event: Event, name: string, unit?: string): string {
   switch (event.type) {
     case "ItemAdded":
       return `Added ${event.data.name} (${event.data.unit || "no unit"}, reorder below ${event.data.reorder_level})`;
@@ -40,7 +40,7 @@ export function describeEvent(event: InventoryEvent, name: string, unit?: string
 }
 
 /** A command that was refused, as a sentence. */
-export function describeCommand(command: InventoryCommand, nameOf: NameOf, unitOf: (item: Uuid) => string | undefined): string {
+export function describeCommand(command: Command, nameOf: NameOf, unitOf: (item: Uuid) => string | undefined): string {
   const name = nameOf(command.data.item);
   const unit = unitOf(command.data.item);
   switch (command.type) {

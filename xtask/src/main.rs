@@ -2,6 +2,7 @@
 //! workspace. Plain Rust with no dependencies, so it builds in seconds; `.ci/run` calls
 //! `cargo xtask test`, so CI and a laptop run the same steps.
 
+mod acceptance;
 mod bench;
 mod install;
 mod run;
@@ -23,7 +24,9 @@ commands:
                    grows: wasm-bindgen-cli, Chromium, binaryen, PostgreSQL), then
                    check formatting, lints, the wasm32 build and the dependencies
                    of annals-core, and run every test
-  wasm             build the npm package \"annals\" into wasm/pkg
+  wasm             pack the examples' npm packages with `cargo annals pack`
+                   (annals-inventory, annals-bank, annals-todo, each into the
+                   pkg/ folder of its examples/*-wasm crate)
   bench [--quick]  measure the speed and size goals beside the peers and write
                    bench/RESULTS.md (--quick: every measure small, RESULTS.quick.md)
   help             show this

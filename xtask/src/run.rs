@@ -51,8 +51,8 @@ pub fn run(args: &[String]) -> Result {
     util::run(&mut command)
 }
 
-/// Builds the npm package (wasm/ into wasm/pkg) and the app (www/ into www/dist) that the
-/// server serves. The package's weight is reported, not enforced: `cargo xtask test` does that.
+/// Packs the examples' npm packages (the app's is examples/inventory-wasm/pkg) and builds the
+/// app (www/ into www/dist) that the server serves. The package's weight is reported, not enforced: `cargo xtask test` does that.
 fn build_package_and_app() -> Result {
     wasm::build()?;
     www::build()

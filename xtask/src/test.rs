@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use crate::acceptance;
 use crate::bench;
 use crate::install;
 use crate::util::{self, Result, fail};
@@ -104,6 +105,7 @@ fn run_steps(steps: &mut Steps) -> Result {
         steps.run("package: cargo xtask wasm", || wasm::build().map(|s| sizes = Some(s)))?;
         steps.run("package: browser tests (Chromium)", wasm::test_browser)?;
         steps.run("package: Node and Vite tests", wasm::test_node)?;
+        steps.run("acceptance: a new user's app from the guide (Chromium)", acceptance::test)?;
         if root.join("www").is_dir() {
             run_app_steps(steps)?;
         }

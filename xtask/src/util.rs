@@ -132,3 +132,20 @@ pub fn human(duration: Duration) -> String {
 
 /// The package whose binary is `annals-server` for the example domains (examples/server).
 pub const SERVER_PACKAGE: &str = "annals-example-server";
+
+/// The Chromium the browser tests drive: `ANNALS_CHROMIUM`, else Debian's.
+pub fn chromium() -> PathBuf {
+    std::env::var_os("ANNALS_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+/// The toolchain rust-toolchain.toml pins (its `channel`), for builds outside the workspace.
+pub fn toolchain() -> Result<String> {
+    let path = root().join("rust-toolchain.toml");
+    let text = std::fs::read_to_string(&path)
+        .or_else(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("channel")?.trim().strip_prefix('='))
+        .map(|value| value.trim().trim_matches('"').to_owned())
+        .map_or_else(|| fail(format!("{} names no channel", path.display())), Ok)
+}

@@ -8,7 +8,7 @@ use crate::install;
 use crate::util::{self, Result, fail};
 
 /// `npm ci` and `npm run build` in www/ (type check, then Vite and the service worker).
-/// The app depends on the package in wasm/pkg, so that is built first.
+/// The app depends on the package in examples/inventory-wasm/pkg, so that is packed first.
 pub fn build() -> Result {
     install::ensure_node()?;
     let www = util::root().join("www");
@@ -42,8 +42,6 @@ pub fn test_e2e() -> Result {
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
         .args(&files)
         .env("ANNALS_SERVER_BIN", util::target_dir().join("debug/annals-server"));
-    if std::env::var_os("ANNALS_CHROMIUM").is_none() {
-        node.env("ANNALS_CHROMIUM", "/usr/bin/chromium");
-    }
+    node.env("ANNALS_CHROMIUM", util::chromium());
     util::run(&mut node)
 }

@@ -8,8 +8,9 @@ fn every_excerpt_in_the_guide_is_in_the_example() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let guide = std::fs::read_to_string(root.join("docs/guide.md")).expect("docs/guide.md");
     let mut excerpts = 0;
-    for block in guide.split("```rust\n").skip(1) {
-        let block = block.split("```").next().unwrap_or_default();
+    for block in guide.split("\n```").skip(1).step_by(2) {
+        // The fence's language, then the code.
+        let block = block.split_once('\n').map_or("", |(_, code)| code);
         // Only excerpts that name their file; the others are sketches.
         let Some(rest) = block.strip_prefix("// examples/") else { continue };
         let (path, code) = rest.split_once('\n').unwrap_or((rest, ""));

@@ -1,0 +1,112 @@
+//! A replica in localStorage survives a reopen: pending and rejected commands, views,
+//! confirmed state and undo.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn pending_commands_and_views_survive_a_reopen() {
+    let key = fresh_key("reopen");
+    let rice = item(1);
+    let ids: Vec<String> = {
+        let mut replica = open(&key);
+        let a = parse(&replica.execute(&add_item(&rice, "Rice")).expect("add"));
+        let b = parse(&replica.execute(&receive(&rice, "crossroads", 10)).expect("receive"));
+        let c = parse(&replica.execute(&consume(&rice, "crossroads", 3)).expect("consume"));
+        assert_eq!(a["status"], "pending");
+        assert_eq!(c["events"][0]["type"], "StockConsumed");
+        [a, b, c].iter().map(|o| o["id"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    let replica = open(&key);
+    assert_eq!(pending_ids(&replica), ids, "the same commands, in order, once each");
+    assert_eq!(total(&replica, &rice), 7);
+    let stream = parse(&replica.stream(&format!("item-{rice}")));
+    assert_eq!(stream["version"], 3);
+    assert_eq!(stream["state"]["stock"]["crossroads"], 7);
+    let before = parse(&replica.state_at(&format!("item-{rice}"), 2.0).expect("state at 2"));
+    assert_eq!(before["state"]["stock"]["crossroads"], 10);
+    assert_eq!(replica.status(&ids[2]).expect("status").as_deref(), Some("pending"));
+    assert_eq!(parse(&replica.open_warnings()), json!([]));
+}
+
+#[wasm_bindgen_test]
+fn confirmed_state_and_rejections_survive_a_reopen() {
+    let key = fresh_key("confirmed");
+    let rice = item(2);
+    {
+        let mut replica = open(&key);
+        let added = parse(&replica.execute(&add_item(&rice, "Rice")).expect("add"));
+        let consumed = parse(&replica.execute(&receive(&rice, "north", 4)).expect("receive"));
+        // The server records the first command and refuses the second.
+        let mut event = added["events"][0].clone();
+        event["position"] = json!(1);
+        replica.receive(&json!({"events": [event], "head": 1}).to_string()).expect("receive");
+        let refused = json!({"results": [{"id": consumed["id"], "status": "rejected",
+            "code": "item_retired", "message": "Rice was retired."}], "head": 1});
+        let report = parse(&replica.acknowledge(&refused.to_string()).expect("acknowledge"));
+        assert_eq!(report["rejected"][0], consumed["id"]);
+    }
+    let mut replica = open(&key);
+    assert_eq!(replica.position(), 1.0);
+    assert_eq!(pending_ids(&replica), Vec::<String>::new());
+    let rejected = parse(&replica.rejected());
+    assert_eq!(rejected[0]["code"], "item_retired");
+    assert_eq!(rejected[0]["command"]["type"], "ReceiveStock");
+    assert_eq!(total(&replica, &rice), 0);
+    let id = rejected[0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(replica.dismiss(&id).expect("dismiss"));
+    let replica = open(&key);
+    assert_eq!(parse(&replica.rejected()), json!([]));
+}
+
+#[wasm_bindgen_test]
+fn a_rejected_command_is_thrown_with_its_code_and_not_stored() {
+    let key = fresh_key("rejection");
+    let rice = item(3);
+    let mut replica = open(&key);
+    replica.execute(&add_item(&rice, "Rice")).expect("add");
+    let error = replica.execute(&consume(&rice, "north", 1)).expect_err("nothing to consume");
+    assert_eq!(code(&error), "insufficient_stock");
+    assert!(message(&error).contains("Only 0"), "{}", message(&error));
+    assert!(error.is_instance_of::<js_sys::Error>(), "a real Error object");
+    let replica = open(&key);
+    assert_eq!(pending_ids(&replica).len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn undo_and_redo_survive_a_reopen() {
+    let key = fresh_key("undo");
+    let rice = item(4);
+    {
+        let mut replica = open(&key);
+        replica.execute(&add_item(&rice, "Rice")).expect("add");
+        replica.execute(&receive(&rice, "north", 5)).expect("receive");
+    }
+    let mut replica = open(&key);
+    replica.undo().expect("undo the receipt");
+    assert_eq!(total(&replica, &rice), 0);
+    let mut replica = open(&key);
+    replica.redo().expect("redo it");
+    assert_eq!(total(&replica, &rice), 5);
+    assert_eq!(pending_ids(&open(&key)).len(), 4, "undo and redo are new commands");
+}
+
+#[wasm_bindgen_test]
+fn another_domain_under_the_key_is_left_alone() {
+    let key = fresh_key("domains");
+    let mut replica = open(&key);
+    replica.execute(&add_item(&item(5), "Rice")).expect("add");
+    let error = annals_wasm::Replica::open::<annals_bank::Bank>("local", Some(key.clone()), None)
+        .err()
+        .expect("refused");
+    assert_eq!(code(&error), "wrong_domain");
+    assert_eq!(pending_ids(&open(&key)).len(), 1);
+}
