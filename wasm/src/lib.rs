@@ -43,9 +43,7 @@ pub use replica::Replica;
 macro_rules! export {
     ($domain:ty) => {
         /// Opens this domain's replica: see `annals_wasm::Replica::open`.
-        #[$crate::__private::wasm_bindgen::prelude::wasm_bindgen(
-                            wasm_bindgen = $crate::__private::wasm_bindgen
-                        )]
+        #[$crate::__private::bindgen(wasm_bindgen = $crate::__private::wasm_bindgen)]
         pub fn open(
             storage: &str,
             key: ::core::option::Option<::std::string::String>,
@@ -66,6 +64,7 @@ macro_rules! export {
 #[doc(hidden)]
 pub mod __private {
     pub use wasm_bindgen;
+    pub use wasm_bindgen::prelude::wasm_bindgen as bindgen;
 
     /// Writes `D`'s TypeScript declarations to the file `ANNALS_TYPESCRIPT_OUT` names, if set.
     ///
