@@ -112,7 +112,9 @@ pub fn on_path(program: &str) -> bool {
 
 fn not_started<T>(line: &str, error: std::io::Error) -> Result<T> {
     let program = line.split(' ').next().unwrap_or(line);
-    if error.kind() == ErrorKind::NotFound {
+    if error.kind() == ErrorKind::NotFound && on_path(program) {
+        fail(format!("could not run `{line}`: its working folder does not exist"))
+    } else if error.kind() == ErrorKind::NotFound {
         fail(format!("could not run `{line}`: `{program}` is not on PATH"))
     } else {
         fail(format!("could not run `{line}`: {error}"))

@@ -127,7 +127,8 @@ pub fn report_size(sizes: &Sizes) -> Result {
     Ok(())
 }
 
-/// The wasm-bindgen-test suites of wasm/tests in headless Chromium, with real localStorage.
+/// The wasm-bindgen-test suites of examples/inventory-wasm/tests in headless Chromium, with
+/// real localStorage.
 pub fn test_browser() -> Result {
     let crate_dir = util::root().join("examples/inventory-wasm");
     let mut command = util::cargo();
@@ -142,14 +143,14 @@ pub fn test_browser() -> Result {
     util::run(&mut command)
 }
 
-/// The Node tests of wasm/tests-node against the packed package: installed into temporary
-/// projects as a user would, synced with a real annals-server, type-checked by `tsc`, and
-/// bundled by Vite into a page that headless Chromium opens. (wasm/tests-node overrides Rollup
+/// The Node tests of examples/inventory-wasm/tests-node against the packed packages: installed
+/// into temporary projects as a user would, synced with a real annals-server, type-checked by
+/// `tsc`, and bundled by Vite into pages that headless Chromium opens. (tests-node overrides Rollup
 /// with its WebAssembly build, so its lockfile needs no per-platform binary packages.)
 pub fn test_node() -> Result {
     install::ensure_node()?;
     let root = util::root();
-    let tests = root.join("wasm/tests-node");
+    let tests = root.join("examples/inventory-wasm/tests-node");
     util::run(util::command("npm").current_dir(&tests).args(["ci", "--no-audit", "--no-fund"]))?;
     util::run(util::cargo().args(["build", "-p", util::SERVER_PACKAGE]))?;
     let server = util::target_dir().join("debug/annals-server");
