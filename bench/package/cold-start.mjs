@@ -75,7 +75,7 @@ async function openReplica(mod) {
   return mod.open({ storage: 'local', key: 'annals/bench' });
 }`;
 
-// The stored replica is made with the wasm glue's \`Replica\`, which takes in server events
+// The stored replica is made with the wasm glue's \`open\`, whose replica takes in server events
 // (\`receive\`, what the package's sync does with each page it pulls) and executes commands
 // offline; every change is written to localStorage.
 const SETUP = `
@@ -83,7 +83,7 @@ window.setup = async (page, items, pending) => {
   localStorage.clear();
   const glue = await import(${JSON.stringify(`/pkg/${glueFile}`)});
   if (typeof glue.default === 'function') await glue.default({ module_or_path: ${JSON.stringify(`/pkg/${glueWasm ?? ''}`)} });
-  const replica = glue.Replica.open('inventory', 'local', 'annals/bench', undefined);
+  const replica = glue.open('local', 'annals/bench');
   replica.receive(page);
   for (let k = 0; k < pending; k++) {
     const data = { item: items[k % items.length], site: 'crossroads', qty: 1 + (k % 3) };

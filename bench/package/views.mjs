@@ -129,11 +129,11 @@ async function openPackage() {
       };
     }
   }
-  const { Replica } = await import(pathToFileURL(join(pkg, glue(pkg))).href);
-  if (Replica && typeof Replica.open === 'function') {
+  const domain = await import(pathToFileURL(join(pkg, glue(pkg))).href);
+  if (typeof domain.open === 'function') {
     return {
       api: '`Replica.receive(page)` of the wasm glue (what the package\'s sync calls with each page)',
-      fresh: () => Replica.open('inventory', 'memory', 'annals/bench', undefined),
+      fresh: () => domain.open('memory', 'annals/bench'),
       feed: (replica, text) => replica.receive(text),
       stock: (replica) => parse(replica.view('stock')),
     };
