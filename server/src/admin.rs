@@ -138,7 +138,7 @@ pub async fn rebuild(store: &dyn Store, tenant: &str) -> Result<u64, StoreError>
             bar.finish();
             Ok(events)
         }
-        _ => Err(StoreError("the writer answered a rebuild with another reply".to_owned())),
+        _ => Err(StoreError::failed("the writer answered a rebuild with another reply")),
     }
 }
 

@@ -392,7 +392,7 @@ pub fn decode_rows<D: Domain>(rows: &[EventRow]) -> Result<Vec<Envelope<D::Event
 /// One stored row decoded into a domain's envelope, upcasting an older schema.
 pub fn decode_row<D: Domain>(row: &EventRow) -> Result<Envelope<D::Event>, StoreError> {
     let event = D::Event::decode(&row.event_type, row.schema, &row.data)
-        .map_err(|err| StoreError(format!("event at {}: {err}", row.position)))?;
+        .map_err(|err| StoreError::failed(format!("event at {}: {err}", row.position)))?;
     Ok(Envelope {
         id: row.id,
         stream: row.stream.clone(),

@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 
 use annals_core::protocol::{ErrorBody, ErrorResponse};
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+
+use crate::store::{Fault, StoreError};
 
 /// An error an endpoint returns. Each variant documents its status.
 #[derive(Debug)]
@@ -50,11 +52,50 @@ pub enum ApiError {
     MisdirectedHost(String),
     /// 429: too many open subscriptions for one token.
     TooMany(String),
-    /// 503: storage failed; the cause is logged with the request id, never sent.
+    /// 503 with `Retry-After`: the database cannot serve the request now. The code says why
+    /// (see [`unavailable`]); the cause is logged with the request id, never sent.
     Unavailable {
+        /// What kind of failure.
+        fault: Fault,
         /// The id the failure was logged under.
         request: String,
     },
+}
+
+/// The code, message and `Retry-After` (seconds) of a 503 for each kind of storage failure.
+///
+/// | code | when | `Retry-After` |
+/// |---|---|---|
+/// | `database_unavailable` | the database cannot be reached (down, restarting, connection lost) | 1 |
+/// | `database_full` | its disk is full | 5 |
+/// | `database_read_only` | it cannot be written (a read-only file or server) | 5 |
+/// | `database_locked` | another program holds its write lock | 1 |
+/// | `unavailable` | any other storage failure | 1 |
+pub fn unavailable(fault: Fault) -> (&'static str, &'static str, u32) {
+    match fault {
+        Fault::Unreachable => (
+            "database_unavailable",
+            "The database cannot be reached just now; try again shortly. A command or event \
+             sent again with the same id is never recorded twice.",
+            1,
+        ),
+        Fault::Full => (
+            "database_full",
+            "The database's disk is full, so nothing was recorded; try again once space is freed.",
+            5,
+        ),
+        Fault::ReadOnly => (
+            "database_read_only",
+            "The database cannot be written to just now, so nothing was recorded; try again later.",
+            5,
+        ),
+        Fault::Locked => (
+            "database_locked",
+            "Another program holds the database's lock, so nothing was recorded; try again shortly.",
+            1,
+        ),
+        Fault::Failed => ("unavailable", "The storage is unavailable; try again.", 1),
+    }
 }
 
 impl ApiError {
@@ -70,15 +111,29 @@ impl ApiError {
 
     /// Logs an internal failure under a fresh request id and returns a 503 naming only that id.
     pub fn internal(err: impl std::fmt::Display) -> Self {
+        ApiError::from(StoreError::failed(err.to_string()))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// Logs the failure under a fresh request id: a warning when the database is unavailable
+    /// (it says so to every request until it is back), an error otherwise.
+    fn from(err: StoreError) -> Self {
         let request = uuid::Uuid::new_v4().to_string();
-        tracing::error!(request = %request, error = %err, "storage failure");
-        ApiError::Unavailable { request }
+        let code = unavailable(err.fault).0;
+        if err.fault.is_availability() {
+            tracing::warn!(request = %request, code, error = %err, "the database is unavailable");
+        } else {
+            tracing::error!(request = %request, error = %err, "storage failure");
+        }
+        ApiError::Unavailable { fault: err.fault, request }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut details = BTreeMap::new();
+        let mut retry_after = None;
         let (status, code, message) = match self {
             ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message),
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", message),
@@ -106,13 +161,18 @@ impl IntoResponse for ApiError {
             ApiError::TooMany(message) => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_subscriptions", message)
             }
-            ApiError::Unavailable { request } => {
+            ApiError::Unavailable { fault, request } => {
                 details.insert("request".to_owned(), Value::from(request));
-                let message = "The storage is unavailable; try again.".to_owned();
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+                let (code, message, seconds) = unavailable(fault);
+                retry_after = Some(seconds);
+                (StatusCode::SERVICE_UNAVAILABLE, code, message.to_owned())
             }
         };
         let body = ErrorResponse { error: ErrorBody { code: code.to_owned(), message, details } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

@@ -128,7 +128,7 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 return Ok(PostgresStore::open::<D>(url).await? as Arc<dyn Store>);
             }
-            Err(StoreError(format!(
+            Err(StoreError::failed(format!(
                 "unsupported database URL {url:?}: this server was built for {}",
                 SUPPORTED
             )))

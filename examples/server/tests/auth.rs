@@ -1,8 +1,9 @@
-//! Tokens × endpoints × tenants: every endpoint but `/healthz` refuses a request without a
-//! valid token carrying the scope it needs, with a JSON error and without touching data; a
-//! token is valid from its `nbf` to its `exp`, give or take a minute of clock leeway, and its
-//! scheme may be written in any case; one tenant never sees another's log, streams, views or
-//! live events; and the binary refuses a secret under 32 bytes.
+//! Tokens × endpoints × tenants: every endpoint but the probes (`/healthz`, `/healthz/live`,
+//! `/healthz/ready`) refuses a request without a valid token carrying the scope it needs,
+//! with a JSON error and without touching data; a token is valid from its `nbf` to its
+//! `exp`, give or take a minute of clock leeway, and its scheme may be written in any case;
+//! one tenant never sees another's log, streams, views or live events; and the binary
+//! refuses a secret under 32 bytes.
 
 mod common;
 
@@ -172,8 +173,12 @@ async fn token_matrix(backend: &Backend) {
             }
         }
     }
-    let health = app.api.get("/healthz").await;
-    assert_eq!(health.json()["status"], "ok", "/healthz needs no token");
+    for (probe, status) in
+        [("/healthz", "ok"), ("/healthz/live", "ok"), ("/healthz/ready", "ready")]
+    {
+        let health = app.api.get(probe).await;
+        assert_eq!(health.json()["status"], status, "{probe} needs no token");
+    }
 
     // The refused writes wrote nothing; the accepted ones, each sent again and again with
     // the same command id or event id, wrote once each.

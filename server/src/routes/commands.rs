@@ -45,7 +45,7 @@ async fn push(
         at: now_millis(),
         commands: push.commands,
     };
-    let reply = state.store.submit(&caller.tenant, request).await.map_err(ApiError::internal)?;
+    let reply = state.store.submit(&caller.tenant, request).await?;
     let WriteReply::Commands { results, head } = reply else {
         return Err(ApiError::internal("the writer answered a push with another reply"));
     };

@@ -44,11 +44,7 @@ async fn pull(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let limit = page_limit(page.limit, 1000)?;
-    let log = state
-        .store
-        .events_after(&caller.tenant, page.after, limit)
-        .await
-        .map_err(ApiError::internal)?;
+    let log = state.store.events_after(&caller.tenant, page.after, limit).await?;
     let mut out = String::with_capacity(log.events.len() * 256 + 40);
     out.push_str(r#"{"events":"#);
     write_events(&mut out, &log.events);

@@ -24,8 +24,8 @@ use crate::error::ApiError;
 
 /// Refuses requests from hosts and origins this server does not serve.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // A liveness probe reads nothing and may come from a balancer with any Host.
-    let probe = request.uri().path() == "/healthz";
+    // A probe reveals no data and may come from a balancer with any Host.
+    let probe = super::health::PROBES.contains(&request.uri().path());
     if let Err(error) = check(&state, request.headers(), probe) {
         return error.into_response();
     }

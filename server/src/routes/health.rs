@@ -1,29 +1,77 @@
-//! `GET /healthz` (liveness and a storage check, no auth) and `GET /metrics` (Prometheus text).
+//! Probes for load balancers and orchestrators (no auth), and `GET /metrics` (Prometheus text).
+//!
+//! - `GET /healthz/live` (and `GET /healthz`, its older name): the process serves HTTP. It
+//!   reads nothing, so it stays 200 while the database is away: restarting the process would
+//!   not bring the database back.
+//! - `GET /healthz/ready`: this node can serve requests now: a read of the database answers,
+//!   and none of the store's parts (its writer, PostgreSQL's listener) is down. Otherwise 503
+//!   with `Retry-After`, so a balancer sends traffic elsewhere until the parts reconnect.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
+use annals_core::protocol::{ErrorBody, ErrorResponse};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::AppState;
+use crate::error::unavailable;
+use crate::store::{Fault, Part, StoreError};
+
+/// How long readiness waits for the database to answer a read.
+const READ_WAIT: Duration = Duration::from_secs(3);
+
+/// The paths of the probes, which answer whatever `Host` a balancer sends.
+pub const PROBES: [&str; 3] = ["/healthz", "/healthz/live", "/healthz/ready"];
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(health)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(live))
+        .route("/healthz/live", get(live))
+        .route("/healthz/ready", get(ready))
+        .route("/metrics", get(metrics))
 }
 
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.check().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "domain": state.domain.name() }))),
-        Err(err) => {
-            tracing::error!(error = %err, "health check failed");
-            let error = json!({ "code": "unavailable", "message": "The storage does not answer." });
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": error })))
-        }
+async fn live(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "domain": state.domain.name() }))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let read = match tokio::time::timeout(READ_WAIT, state.store.check()).await {
+        Ok(read) => read,
+        Err(_) => Err(StoreError::new(
+            Fault::Unreachable,
+            format!("the database did not answer a read within {READ_WAIT:?}"),
+        )),
+    };
+    let mut failures: Vec<(&str, StoreError)> = Vec::new();
+    if let Err(err) = read {
+        failures.push(("read", err));
     }
+    failures.extend(state.store.health().down().into_iter().map(|(part, err)| (part.name(), err)));
+    let Some((_, first)) = failures.first() else {
+        return Json(json!({ "status": "ready", "domain": state.domain.name() })).into_response();
+    };
+    let (code, message, retry_after) = unavailable(first.fault);
+    let mut checks = Map::new();
+    for (part, err) in &failures {
+        tracing::debug!(part, error = %err, "not ready");
+        checks.insert((*part).to_owned(), Value::from(unavailable(err.fault).0));
+    }
+    let names: Vec<&str> = failures.iter().map(|(part, _)| *part).collect();
+    let error = ErrorBody {
+        code: code.to_owned(),
+        message: format!("This node is not ready ({}). {message}", names.join(", ")),
+        details: [("checks".to_owned(), Value::Object(checks))].into(),
+    };
+    let mut response =
+        (StatusCode::SERVICE_UNAVAILABLE, Json(ErrorResponse { error })).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 async fn metrics(
@@ -68,6 +116,27 @@ async fn metrics(
     let mut text = String::new();
     for (name, kind, help, value) in counters {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    }
+    // Per connection of the store: how often it was made again, and failed to be made.
+    let health = state.store.health();
+    let per_connection = [
+        (
+            "annals_storage_reconnects_total",
+            "Connections to the database made again after one was lost or could not be made.",
+            Part::ALL.map(|part| (part, health.reconnects(part))),
+        ),
+        (
+            "annals_storage_connect_failures_total",
+            "Attempts to connect to the database that failed.",
+            Part::ALL.map(|part| (part, health.failed_connects(part))),
+        ),
+    ];
+    for (name, help, values) in per_connection {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        for (part, value) in values {
+            let connection = part.name();
+            text.push_str(&format!("{name}{{connection=\"{connection}\"}} {value}\n"));
+        }
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -52,11 +52,8 @@ async fn events(
     caller.require(Scope::Read)?;
     check_name(&stream)?;
     let limit = page_limit(range.limit, 1000)?;
-    let (events, version) = state
-        .store
-        .stream_events(&caller.tenant, &stream, range.from.max(1), limit)
-        .await
-        .map_err(ApiError::internal)?;
+    let (events, version) =
+        state.store.stream_events(&caller.tenant, &stream, range.from.max(1), limit).await?;
     if version == 0 {
         return Err(not_found(&stream));
     }
@@ -80,8 +77,7 @@ async fn state_of(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     check_name(&stream)?;
-    let stored =
-        state.store.stream_state(&caller.tenant, &stream).await.map_err(ApiError::internal)?;
+    let stored = state.store.stream_state(&caller.tenant, &stream).await?;
     let Some(stored) = stored else {
         return Err(not_found(&stream));
     };
@@ -93,11 +89,7 @@ async fn state_of(
     }
     let needs_events = at.is_some() || !state.domain.current_state_is_stored(&stored);
     let events = if needs_events {
-        let (events, _) = state
-            .store
-            .stream_events(&caller.tenant, &stream, 1, u32::MAX)
-            .await
-            .map_err(ApiError::internal)?;
+        let (events, _) = state.store.stream_events(&caller.tenant, &stream, 1, u32::MAX).await?;
         events
     } else {
         Vec::new()
@@ -106,7 +98,7 @@ async fn state_of(
         Some(at) => (at, state.domain.state_at(&events, at)),
         None => (stored.version, state.domain.current_state(&stored, &events)),
     };
-    let value = value.map_err(ApiError::internal)?;
+    let value = value?;
     Ok(json_text(json::to_string(&StateResponse { stream, version, state: value })))
 }
 
@@ -121,7 +113,7 @@ async fn append(
     let count = request.events.len() as u64;
     let request =
         WriteRequest::Append { actor: caller.sub.clone(), at: now_millis(), stream, request };
-    let reply = state.store.submit(&caller.tenant, request).await.map_err(ApiError::internal)?;
+    let reply = state.store.submit(&caller.tenant, request).await?;
     match reply {
         WriteReply::Append(Ok(response)) => {
             Metrics::add(&state.metrics.appended, count);

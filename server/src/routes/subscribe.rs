@@ -79,6 +79,7 @@ async fn subscribe(
     // events just committed here are taken from memory when they follow on.
     let events = stream::unfold((after, heads, slot, false), move |next| {
         let (after, mut heads, slot, mut woken) = next;
+        let mut failing = false;
         let store = state.store.clone();
         let tenant = tenant.clone();
         async move {
@@ -102,7 +103,10 @@ async fn subscribe(
                     }
                     Ok(_) => {}
                     Err(err) => {
-                        tracing::warn!(error = %err, "a subscription could not read the log");
+                        // Said once per spell of failures, not every half second.
+                        if !std::mem::replace(&mut failing, true) {
+                            tracing::warn!(error = %err, "a subscription cannot read the log; it keeps trying");
+                        }
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         woken = false;
                         continue;

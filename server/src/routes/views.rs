@@ -58,8 +58,7 @@ async fn whole(
     }
     // One row more than the page, to know whether another page follows.
     let wanted = RowsWanted::Page { after: page.after, limit: limit + 1 };
-    let mut rows =
-        state.store.view_rows(&caller.tenant, &name, wanted).await.map_err(ApiError::internal)?;
+    let mut rows = state.store.view_rows(&caller.tenant, &name, wanted).await?;
     let (value, next) = if single {
         (rows.rows.first().map_or("null".to_owned(), |(_, row)| row.clone()), None)
     } else {
@@ -94,11 +93,7 @@ async fn row(
     if key.chars().any(char::is_control) {
         return Err(ApiError::not_found("row_not_found", format!("{name} has no row {key:?}.")));
     }
-    let rows = state
-        .store
-        .view_rows(&caller.tenant, &name, RowsWanted::Key(key.clone()))
-        .await
-        .map_err(ApiError::internal)?;
+    let rows = state.store.view_rows(&caller.tenant, &name, RowsWanted::Key(key.clone())).await?;
     let Some((_, row)) = rows.rows.first() else {
         return Err(ApiError::not_found("row_not_found", format!("{name} has no row {key:?}.")));
     };

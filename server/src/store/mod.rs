@@ -1,17 +1,26 @@
-//! Storage: one trait, two backends (SQLite embedded, PostgreSQL at scale), one file each.
+//! Storage: one trait, two backends (SQLite embedded, PostgreSQL at scale), a module each.
 //!
 //! Writes go through a single writer per process that groups concurrent requests into one
 //! transaction per tenant ("group commit"); inside it the [`engine`](crate::engine) decides
 //! commands with annals-core against state read under the tenant's lock, so positions are
 //! assigned in commit order with no gaps, and read models change in the same transaction.
+//!
+//! When the database fails, the error says how ([`Fault`]: unreachable, full, read-only,
+//! locked); the parts of a store that hold connections make them again by themselves with
+//! backoff, and [`Health`] tells readiness which parts are down meanwhile.
 
+mod error;
+mod health;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+pub use error::{Fault, StoreError};
+pub(crate) use health::Backoff;
+pub use health::{Health, Part};
+
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,50 +35,12 @@ use tokio::sync::watch;
 /// A boxed future, so [`Store`] can live behind `Arc<dyn Store>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A failure of the database itself (never of the caller's input).
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-#[cfg(feature = "sqlite")]
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> Self {
-        StoreError(format!("sqlite: {err}"))
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(err: tokio_postgres::Error) -> Self {
-        StoreError(format!("postgres: {err}"))
-    }
-}
-
-impl From<annals_core::json::Error> for StoreError {
-    fn from(error: annals_core::json::Error) -> Self {
-        StoreError(format!("stored JSON: {error}"))
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(err: serde_json::Error) -> Self {
-        StoreError(format!("stored json: {err}"))
-    }
-}
-
 /// Refuses a database whose recorded schema version, `recorded`, is newer than `known`, the
 /// number of migrations this code embeds: it was migrated by a newer annals-server, and this
 /// one would misread it or write what the newer one cannot read.
 pub(crate) fn refuse_newer_schema(recorded: u64, known: usize) -> Result<(), StoreError> {
     if recorded > known as u64 {
-        return Err(StoreError(format!(
+        return Err(StoreError::failed(format!(
             "the database is at schema {recorded}, this annals-server knows schema {known}: \
              upgrade annals-server"
         )));
@@ -367,8 +338,10 @@ pub trait Store: Send + Sync {
         view: &str,
         wanted: RowsWanted,
     ) -> BoxFuture<'_, Result<ViewRows, StoreError>>;
-    /// Whether the database answers.
+    /// Whether the database answers a read now (reconnecting first if need be).
     fn check(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// How the store's connections are doing: the parts that are down, and reconnections.
+    fn health(&self) -> &Health;
     /// Every tenant with a log.
     fn tenants(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
     /// The stored views of a tenant and the reducer versions that wrote them.
@@ -427,7 +400,7 @@ pub(crate) fn answer(
         }
         Err(err) => {
             for job in jobs {
-                let _ = job.reply.send(Err(StoreError(err.0.clone())));
+                let _ = job.reply.send(Err(err.clone()));
             }
         }
     }

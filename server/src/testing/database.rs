@@ -79,6 +79,11 @@ pub struct Database {
 }
 
 impl Database {
+    /// A database at `url`, and what it lives in, removed when the database is dropped.
+    pub(crate) fn new(url: String, keep: Box<dyn Send + Sync>) -> Database {
+        Database { url, _keep: keep }
+    }
+
     /// Opens the database as the server does, deciding commands with `D`'s rules.
     pub async fn store<D: Domain + Send + Sync>(&self) -> Arc<dyn Store> {
         let domain = hosted::host::<D>();

@@ -20,7 +20,8 @@
 //!
 //! [`Backend::Postgres`] runs on the server that `ANNALS_TEST_DATABASE_URL` names, or else on a
 //! private cluster the test binary starts once with `initdb` and `pg_ctl` (see [`postgres`]);
-//! it is never skipped.
+//! it is never skipped. A test that stops or restarts PostgreSQL starts a
+//! [`Cluster`] of its own.
 
 mod api;
 mod database;
@@ -35,6 +36,8 @@ pub use database::{
     Backend, Database, SCENARIO_LIMIT, Served, TestApp, run_scenario, run_scenario_blocking,
 };
 pub use http::{EventStream, SseEvent};
+#[cfg(feature = "postgres")]
+pub use postgres::{Cluster, Shutdown};
 pub use process::{ServerProcess, TempDir, free_port};
 pub use tokens::{ALL_SCOPES, SECRET, keys, now_seconds, token, token_between, token_with};
 

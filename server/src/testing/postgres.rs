@@ -9,6 +9,9 @@
 //! cluster left behind by a test process that no longer exists (its pid is in the directory's
 //! name). Without PostgreSQL binaries and without the variable, the PostgreSQL tests fail with
 //! a message saying what to install: they are never skipped.
+//!
+//! A test that stops or restarts PostgreSQL starts a [`Cluster`] of its own, whatever
+//! `ANNALS_TEST_DATABASE_URL` says, so no other test loses its database.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,9 @@ struct Server {
     admin_url: String,
     /// Whether the server outlives the tests, so each test drops its database afterwards.
     shared: bool,
+    /// The private cluster, when there is one (a static is never dropped: its watchdog
+    /// stops it).
+    _cluster: Option<Cluster>,
 }
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
@@ -35,8 +41,14 @@ static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 /// reason why there is none).
 fn server() -> Result<&'static Server, String> {
     let server = SERVER.get_or_init(|| match std::env::var("ANNALS_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Ok(Server { admin_url: url, shared: true }),
-        _ => start_cluster(),
+        Ok(url) if !url.trim().is_empty() => {
+            Ok(Server { admin_url: url, shared: true, _cluster: None })
+        }
+        _ => Cluster::start_blocking().map(|cluster| Server {
+            admin_url: cluster.admin_url(),
+            shared: false,
+            _cluster: Some(cluster),
+        }),
     });
     server.as_ref().map_err(String::clone)
 }
@@ -175,56 +187,169 @@ fn free_port() -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|err| err.to_string())?.port())
 }
 
-fn start_cluster() -> Result<Server, String> {
-    let bin = postgres_bin().ok_or_else(|| {
-        "no PostgreSQL for the tests: set ANNALS_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB \
-         (a role that may CREATE DATABASE), or install the PostgreSQL server (Debian package \
-         `postgresql`, which `cargo xtask test` installs) so that \
-         /usr/lib/postgresql/<version>/bin/initdb exists"
-            .to_owned()
-    })?;
-    let as_root = is_root();
-    stop_stale_clusters(&bin, as_root);
-    let dir = std::env::temp_dir().join(format!(
-        "{PREFIX}{}-{}",
-        std::process::id(),
-        Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir)
-        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-    if as_root {
-        let mut chown = Command::new("chown");
-        chown.arg("postgres").arg(&dir);
-        run(chown, "chown postgres", &dir.join("chown.log"))?;
-    }
-    let data = dir.join("data");
-    let log = dir.join("postgres.log");
-    let mut initdb = tool(&bin, "initdb", as_root);
-    initdb.arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]);
-    run(initdb, "initdb", &dir.join("initdb.log"))?;
-    let mut last = String::new();
-    for _ in 0..5 {
-        let port = free_port()?;
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=on -c max_connections=300",
-            dir.display()
-        );
-        let mut start = tool(&bin, "pg_ctl", as_root);
-        start.arg("start").args(["-w", "-t", "60", "-D"]).arg(&data).arg("-l").arg(&log);
-        start.arg("-o").arg(options);
-        match run(start, "pg_ctl start", &log) {
-            Ok(()) => {
-                watch_over(&bin, &dir, as_root)?;
-                return Ok(Server {
-                    admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                    shared: false,
-                });
-            }
-            // Most likely another process took the port in the meantime: try another one.
-            Err(err) => last = err,
+/// How `pg_ctl` stops a cluster (its `-m` option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Rolls back open transactions and closes every session, then stops cleanly.
+    Fast,
+    /// Stops every process at once, as a crash would; the next start recovers from the WAL.
+    Immediate,
+}
+
+impl Shutdown {
+    fn mode(self) -> &'static str {
+        match self {
+            Shutdown::Fast => "fast",
+            Shutdown::Immediate => "immediate",
         }
     }
-    Err(format!("cannot start a PostgreSQL cluster in {}: {last}", dir.display()))
+}
+
+/// A PostgreSQL cluster of one test's own (`initdb`, `pg_ctl`), on a free port in a fresh
+/// directory, which the test may stop, start and restart. It is stopped and removed when
+/// dropped, or by its watchdog once the test process ends, however it ends.
+pub struct Cluster {
+    place: Place,
+}
+
+/// Where a cluster lives and how its tools run.
+#[derive(Clone)]
+struct Place {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+impl Cluster {
+    /// Starts a new cluster; panics, saying what is missing, when it cannot.
+    pub async fn start() -> Cluster {
+        let started = tokio::task::spawn_blocking(Cluster::start_blocking).await;
+        started.expect("start a cluster").unwrap_or_else(|message| panic!("{message}"))
+    }
+
+    fn start_blocking() -> Result<Cluster, String> {
+        let bin = postgres_bin().ok_or_else(|| {
+            "no PostgreSQL for the tests: set ANNALS_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB \
+             (a role that may CREATE DATABASE), or install the PostgreSQL server (Debian package \
+             `postgresql`, which `cargo xtask test` installs) so that \
+             /usr/lib/postgresql/<version>/bin/initdb exists"
+                .to_owned()
+        })?;
+        let as_root = is_root();
+        stop_stale_clusters(&bin, as_root);
+        let dir = std::env::temp_dir().join(format!(
+            "{PREFIX}{}-{}",
+            std::process::id(),
+            Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        if as_root {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres").arg(&dir);
+            run(chown, "chown postgres", &dir.join("chown.log"))?;
+        }
+        let mut initdb = tool(&bin, "initdb", as_root);
+        initdb.arg("-D").arg(dir.join("data"));
+        initdb.args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]);
+        run(initdb, "initdb", &dir.join("initdb.log"))?;
+        let mut last = String::new();
+        for _ in 0..5 {
+            let place = Place { bin: bin.clone(), dir: dir.clone(), port: free_port()?, as_root };
+            match place.start() {
+                Ok(()) => {
+                    watch_over(&bin, &dir, as_root)?;
+                    return Ok(Cluster { place });
+                }
+                // Most likely another process took the port in the meantime: try another one.
+                Err(err) => last = err,
+            }
+        }
+        Err(format!("cannot start a PostgreSQL cluster in {}: {last}", dir.display()))
+    }
+
+    /// The URL of its database `postgres`, as the superuser `postgres`.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.place.port)
+    }
+
+    /// A fresh, empty database on it (removed with the cluster).
+    pub async fn database(&self) -> super::Database {
+        let name = format!("annals_test_{}", Uuid::new_v4().simple());
+        let admin = connect(&self.admin_url()).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|err| panic!("cannot create the test database {name}: {err}"));
+        super::Database::new(with_database(&self.admin_url(), &name), Box::new(()))
+    }
+
+    /// Stops it (`pg_ctl stop -m <how>`), waiting until it has stopped.
+    pub async fn stop(&self, how: Shutdown) {
+        let mut stop = self.place.pg_ctl("stop");
+        stop.args(["-w", "-t", "60", "-m", how.mode()]);
+        self.run(stop, "pg_ctl stop").await;
+    }
+
+    /// Starts it again after [`stop`](Cluster::stop); returns once it accepts connections.
+    pub async fn start_again(&self) {
+        let place = self.place.clone();
+        let started = tokio::task::spawn_blocking(move || place.start()).await;
+        started.expect("pg_ctl start").unwrap_or_else(|err| panic!("{err}"));
+    }
+
+    /// Restarts it (`pg_ctl restart -m <how>`); returns once it accepts connections again.
+    pub async fn restart(&self, how: Shutdown) {
+        let mut restart = self.place.pg_ctl("restart");
+        restart.args(["-w", "-t", "60", "-m", how.mode(), "-l"]).arg(self.place.log());
+        self.run(restart, "pg_ctl restart").await;
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.place.log()).unwrap_or_default()
+    }
+
+    async fn run(&self, command: Command, what: &'static str) {
+        let log = self.place.log();
+        let ran = tokio::task::spawn_blocking(move || run(command, what, &log)).await;
+        ran.expect(what).unwrap_or_else(|err| panic!("{err}"));
+    }
+}
+
+impl Place {
+    fn log(&self) -> PathBuf {
+        self.dir.join("postgres.log")
+    }
+
+    fn pg_ctl(&self, action: &str) -> Command {
+        let mut command = tool(&self.bin, "pg_ctl", self.as_root);
+        command.arg(action).arg("-D").arg(self.dir.join("data"));
+        command
+    }
+
+    fn start(&self) -> Result<(), String> {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=on -c max_connections=300",
+            self.port,
+            self.dir.display()
+        );
+        let mut start = self.pg_ctl("start");
+        start.args(["-w", "-t", "60", "-l"]).arg(self.log()).arg("-o").arg(options);
+        run(start, "pg_ctl start", &self.log())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let Place { bin, dir, as_root, .. } = &self.place;
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(stop_and_remove(bin, dir, *as_root))
+            .stdin(Stdio::null())
+            .status();
+    }
 }
 
 /// The shell command that stops the cluster in `dir` at once and removes it.

@@ -56,7 +56,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `program serve --listen 127.0.0.1:<free port> --database <database>` with `args`
-    /// after them, logging into a new file in `logs`, and waits until it answers `/healthz`.
+    /// after them, logging into a new file in `logs`, and waits until it is ready
+    /// (`/healthz/ready`: it reads its database, and on PostgreSQL listens to other nodes).
     /// A port taken in the meantime is retried with another.
     pub async fn start(
         program: impl AsRef<Path>,
@@ -93,13 +94,13 @@ impl ServerProcess {
         panic!("{} did not start:\n{failures}", program.display());
     }
 
-    /// Waits until the server answers `/healthz`; false if it exited or never answered.
+    /// Waits until the server answers `/healthz/ready`; false if it exited or never did.
     async fn ready(&mut self) -> bool {
         for _ in 0..600 {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 return false;
             }
-            if let Ok(reply) = self.api.try_send("GET", "/healthz", &[], None).await
+            if let Ok(reply) = self.api.try_send("GET", "/healthz/ready", &[], None).await
                 && reply.status == 200
             {
                 return true;
