@@ -172,6 +172,19 @@ pub trait Domain: Sized + Clone + fmt::Debug + PartialEq + Default + 'static {
     /// The command that undoes `command`, seen in the context it was decided in (the states
     /// before it ran); `None` when it cannot be undone, which is the default. Undo appends
     /// new events; history is kept.
+    ///
+    /// A compensation takes back this command's effect and nothing else, so that it commutes
+    /// with what other devices did meanwhile: make it relative (what was added is taken away,
+    /// a count is undone by the difference it made) rather than restoring a value read from
+    /// `before`, which would erase every change made since. A value that can only be set, such
+    /// as a name, is set back on a condition the command carries: that it still holds what
+    /// `command` set (compare-and-set), so the undo is refused rather than overwrite another
+    /// device's change.
+    ///
+    /// A [`Replica`](crate::Replica) asks again once the server's events of `command` arrive,
+    /// with `before` as the server decided it, and never sends the compensation before
+    /// `command` is accepted: if `command` is refused, so is its undo (see
+    /// [`Replica::undo`](crate::Replica::undo)).
     fn compensate(command: &Self::Command, before: &Context<'_, Self>) -> Option<Self::Command> {
         let _ = (command, before);
         None

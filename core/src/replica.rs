@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::context::Context;
 use crate::domain::{CommandData, Domain, Rejection};
 use crate::engine::{execute, with_streams};
-use crate::envelope::{Envelope, Meta, Position, Version};
+use crate::envelope::{Envelope, Meta, Position, Version, event_id};
 use crate::json::{self, FromJson, RawJson, Reader, ToJson, Writer};
 use crate::protocol::{Attached, CommandRequest, CommandResult};
 use crate::stream::StreamState;
@@ -42,7 +42,8 @@ impl ToJson for Status {
 
 /// A command waiting for the server, with the events it has in the optimistic state.
 ///
-/// Saved as `{command, meta, recorded?}`: its local events are decided again on restore.
+/// Saved as `{command, meta, recorded?, undo_of?, redo_after?}`: its local events are decided
+/// again on restore.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pending<D: Domain> {
     /// The command.
@@ -54,6 +55,29 @@ pub struct Pending<D: Domain> {
     /// The server's events for it, once a push said it was accepted or the first of them
     /// arrived through the log, until all of them have arrived.
     pub recorded: Option<Vec<Envelope<D::Event>>>,
+    /// When it is an undo or a redo, the command it stands or falls with.
+    pub tie: Option<Tie>,
+}
+
+/// What an undo or a redo hangs on: the command before it. It is not sent while that command
+/// is pending (nor is anything queued after it), and it is refused, with the same code and
+/// message, when that command is refused, so it never takes effect alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tie {
+    /// The undo of this command: its [compensation](Domain::compensate), decided again from
+    /// the states the server decided the command on once its events arrive.
+    UndoOf(Uuid),
+    /// A redo after this undo: the undone command, run again.
+    RedoAfter(Uuid),
+}
+
+impl Tie {
+    /// The command it hangs on.
+    pub fn follows(self) -> Uuid {
+        match self {
+            Tie::UndoOf(id) | Tie::RedoAfter(id) => id,
+        }
+    }
 }
 
 impl<D: Domain> ToJson for Pending<D> {
@@ -62,6 +86,11 @@ impl<D: Domain> ToJson for Pending<D> {
         w.field("command", &self.command);
         w.field("meta", &self.meta);
         w.field("recorded", &self.recorded);
+        match self.tie {
+            Some(Tie::UndoOf(id)) => w.field("undo_of", &id),
+            Some(Tie::RedoAfter(id)) => w.field("redo_after", &id),
+            None => {}
+        }
         w.end_object();
     }
 }
@@ -69,17 +98,28 @@ impl<D: Domain> ToJson for Pending<D> {
 impl<D: Domain> FromJson for Pending<D> {
     fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
         let (mut command, mut meta, mut recorded) = (None, None, None);
+        let (mut undo_of, mut redo_after) = (None, None);
         json::read_fields(r, &mut |r, key| match key {
             "command" => json::read_slot(r, &mut command, key),
             "meta" => json::read_slot(r, &mut meta, key),
             "recorded" => json::read_slot(r, &mut recorded, key),
+            "undo_of" => json::read_slot(r, &mut undo_of, key),
+            "redo_after" => json::read_slot(r, &mut redo_after, key),
             _ => Ok(false),
         })?;
+        // Saved by code that knew no ties: neither is there.
+        let tie = match (undo_of, redo_after) {
+            (Some(id), None) => Some(Tie::UndoOf(id)),
+            (None, Some(id)) => Some(Tie::RedoAfter(id)),
+            (None, None) => None,
+            (Some(_), Some(_)) => return Err(r.error("a command is an undo or a redo, not both")),
+        };
         Ok(Pending {
             command: json::take_slot(command, "command")?,
             meta: json::take_slot(meta, "meta")?,
             events: Vec::new(),
             recorded: json::take_slot(recorded, "recorded")?,
+            tie,
         })
     }
 }
@@ -156,6 +196,14 @@ impl<D: Domain> Branch<D> {
     }
 }
 
+/// The command an undo undoes.
+fn undo_of(tie: Option<Tie>) -> Option<Uuid> {
+    match tie? {
+        Tie::UndoOf(id) => Some(id),
+        Tie::RedoAfter(_) => None,
+    }
+}
+
 /// A command the user ran, remembered for undo.
 #[derive(Clone, Debug, PartialEq)]
 struct Done<D: Domain> {
@@ -165,6 +213,49 @@ struct Done<D: Domain> {
 }
 
 crate::json_struct!([D: Domain] Done<D> { id, command, undo });
+
+/// A command the user undid, remembered for redo with the undo that took it back (`None` in
+/// a replica saved by code that did not remember it).
+#[derive(Clone, Debug, PartialEq)]
+struct Undone<D: Domain> {
+    command: D::Command,
+    by: Option<Uuid>,
+}
+
+impl<D: Domain> ToJson for Undone<D> {
+    fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        w.field("command", &self.command);
+        w.field("undone_by", &self.by);
+        w.end_object();
+    }
+}
+
+impl<D: Domain> FromJson for Undone<D> {
+    /// Reads `{command, undone_by}`, or a bare command as older code saved it.
+    fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let (mut command, mut by, mut data) = (None, None, None);
+        let mut kind: Option<String> = None;
+        json::read_fields(r, &mut |r, key| match key {
+            "command" => json::read_slot(r, &mut command, key),
+            "undone_by" => json::read_slot(r, &mut by, key),
+            "type" => json::read_slot(r, &mut kind, key),
+            "data" => {
+                data = Some(r.raw()?);
+                Ok(true)
+            }
+            _ => Ok(false),
+        })?;
+        let command = match (command, kind, data) {
+            (Some(command), None, None) => command,
+            (None, Some(kind), Some(data)) => {
+                D::Command::decode(&kind, data).map_err(|e| r.error(&e.to_string()))?
+            }
+            _ => return Err(json::Error::missing("command")),
+        };
+        Ok(Undone { command, by })
+    }
+}
 
 /// The client's replica of a domain: confirmed state at a server position, a queue of pending
 /// commands applied optimistically, and the commands the server or a rebase refused.
@@ -183,7 +274,7 @@ pub struct Replica<D: Domain> {
     history: VecDeque<Envelope<D::Event>>,
     history_limit: usize,
     undo: Vec<Done<D>>,
-    redo: Vec<D::Command>,
+    redo: Vec<Undone<D>>,
 }
 
 impl<D: Domain> Default for Replica<D> {
@@ -220,7 +311,7 @@ impl<D: Domain> Replica<D> {
         if let Some(result) = self.replay(&meta.command) {
             return result;
         }
-        let (events, undo) = self.run(command.clone(), meta.clone())?;
+        let (events, undo) = self.run(command.clone(), meta.clone(), None)?;
         self.undo.push(Done { id: meta.command, command, undo });
         self.redo.clear();
         Ok(events)
@@ -228,6 +319,14 @@ impl<D: Domain> Replica<D> {
 
     /// Undoes the last command the user ran by running its compensating command, with id
     /// `meta.command`. History is kept: the undo is new events.
+    ///
+    /// The undo takes back that command's effect and nothing else: its compensation is
+    /// relative to what the command did (see [`Domain::compensate`]), so it commutes with what
+    /// other devices did meanwhile. It is tied to the command ([`Tie::UndoOf`]): while the
+    /// command is pending the undo waits in the queue and is not sent; its compensation is
+    /// decided again from the states the server decided the command on once the command's
+    /// events arrive; and if the server or a rebase refuses the command, the undo is refused
+    /// with the same code and message. An undo never takes effect without its command.
     pub fn undo(&mut self, meta: Meta) -> Result<Vec<Envelope<D::Event>>, Rejection> {
         let Some(done) = self.undo.last() else {
             return Err(Rejection::new("nothing_to_undo", "There is nothing to undo."));
@@ -238,20 +337,24 @@ impl<D: Domain> Replica<D> {
                 format!("{} cannot be undone.", done.command.command_type()),
             ));
         };
-        let events = self.run(compensation, meta)?.0;
+        let by = meta.command;
+        let events = self.run(compensation, meta, Some(Tie::UndoOf(done.id)))?.0;
         if let Some(done) = self.undo.pop() {
-            self.redo.push(done.command);
+            self.redo.push(Undone { command: done.command, by: Some(by) });
         }
         Ok(events)
     }
 
-    /// Runs the last undone command again, with id `meta.command`.
+    /// Runs the last undone command again, with id `meta.command`. The redo is tied to the
+    /// undo it takes back ([`Tie::RedoAfter`]) as an undo is to its command: it waits for it,
+    /// and is refused with it, so a command whose undo was refused is never run twice.
     pub fn redo(&mut self, meta: Meta) -> Result<Vec<Envelope<D::Event>>, Rejection> {
-        let Some(command) = self.redo.last().cloned() else {
+        let Some(undone) = self.redo.last() else {
             return Err(Rejection::new("nothing_to_redo", "There is nothing to redo."));
         };
+        let (command, tie) = (undone.command.clone(), undone.by.map(Tie::RedoAfter));
         let id = meta.command;
-        let (events, undo) = self.run(command.clone(), meta)?;
+        let (events, undo) = self.run(command.clone(), meta, tie)?;
         self.redo.pop();
         self.undo.push(Done { id, command, undo });
         Ok(events)
@@ -276,14 +379,20 @@ impl<D: Domain> Replica<D> {
         None
     }
 
-    fn run(&mut self, command: D::Command, meta: Meta) -> Result<Decided<D>, Rejection> {
+    fn run(
+        &mut self,
+        command: D::Command,
+        meta: Meta,
+        tie: Option<Tie>,
+    ) -> Result<Decided<D>, Rejection> {
         let (events, undo) = self.top().decide(&command, &meta)?;
         let confirmed = &self.confirmed;
         let optimistic = self.optimistic.get_or_insert_with(|| confirmed.clone());
         for envelope in &events {
             optimistic.apply(envelope);
         }
-        self.pending.push(Pending { command, meta, events: events.clone(), recorded: None });
+        let pending = Pending { command, meta, events: events.clone(), recorded: None, tie };
+        self.pending.push(pending);
         Ok((events, undo))
     }
 
@@ -305,9 +414,15 @@ impl<D: Domain> Replica<D> {
         }
         // The commands recorded, once each, in log order.
         let (mut recorded, mut order) = (HashSet::new(), Vec::new());
+        let queued: HashSet<Uuid> = self.pending.iter().map(|p| p.meta.command).collect();
+        let mut orphans = Vec::new();
         for envelope in events {
             if envelope.position.unwrap_or(0) <= self.position() {
                 continue;
+            }
+            let id = envelope.meta.command;
+            if queued.contains(&id) && envelope.id == event_id(&id, 0) {
+                orphans.extend(self.compensate_as_recorded(id, &envelope.meta));
             }
             self.confirmed.apply(envelope);
             self.remember(envelope.clone());
@@ -323,12 +438,46 @@ impl<D: Domain> Replica<D> {
             self.mark_accepted(*id);
         }
         let mut report = self.rebase();
+        report.rejected.splice(0..0, orphans);
         // A pending command whose events are only partly here (a page may end inside a
         // command) stays pending until the rest arrive.
         let mut skip: HashSet<Uuid> = self.pending.iter().map(|p| p.meta.command).collect();
         skip.extend(report.accepted.iter().copied());
         report.accepted.extend(order.into_iter().filter(|id| skip.insert(*id)));
         Ok(report)
+    }
+
+    /// Decides again the compensation of the pending command `id`, whose first event the
+    /// confirmed branch is about to take in: it now holds the very states the server decided
+    /// the command on. The command's entry on the undo stack and its waiting undo take the new
+    /// compensation; a waiting undo of a command that, as the server decided it, cannot be
+    /// undone is refused, and its id returned.
+    fn compensate_as_recorded(&mut self, id: Uuid, meta: &Meta) -> Option<Uuid> {
+        let waiting = |p: &Pending<D>| p.tie == Some(Tie::UndoOf(id)) && p.recorded.is_none();
+        let waiting = self.pending.iter().position(waiting);
+        let done = self.undo.iter().position(|d| d.id == id);
+        if waiting.is_none() && done.is_none() {
+            return None;
+        }
+        let command = self.pending.iter().find(|p| p.meta.command == id)?.command.clone();
+        let undo = with_streams(
+            &command,
+            |name| self.confirmed.streams.get(name),
+            |streams| D::compensate(&command, &Context::new(meta, streams)),
+        );
+        if let Some(done) = done {
+            self.undo[done].undo = undo.clone();
+        }
+        let index = waiting?;
+        let Some(undo) = undo else {
+            let orphan = self.pending.remove(index);
+            let message = format!("{} cannot be undone.", command.command_type());
+            let id = orphan.meta.command;
+            self.reject(id, orphan.command, Rejection::new("not_undoable", message));
+            return Some(id);
+        };
+        self.pending[index].command = undo;
+        None
     }
 
     /// Keeps the server's copy of a confirmed event of a pending command: the command then
@@ -379,6 +528,7 @@ impl<D: Domain> Replica<D> {
                             meta,
                             events: Vec::new(),
                             recorded: Some(events.clone()),
+                            tie: None,
                         };
                         self.pending.insert(at.unwrap_or(self.pending.len()), pending);
                     }
@@ -401,6 +551,9 @@ impl<D: Domain> Replica<D> {
         let mut optimistic: Option<Branch<D>> = None;
         let mut report = Rebased::default();
         let mut kept = Vec::with_capacity(self.pending.len());
+        // The compensations of the commands decided again in this pass that an undo waits on.
+        let mut fresh: HashMap<Uuid, D::Command> = HashMap::new();
+        let waited: HashSet<Uuid> = self.pending.iter().filter_map(|p| undo_of(p.tie)).collect();
         for mut pending in std::mem::take(&mut self.pending) {
             if let Some(recorded) = &pending.recorded {
                 // A command's events are contiguous in the log: once the log has moved past
@@ -418,6 +571,19 @@ impl<D: Domain> Replica<D> {
                 kept.push(pending);
                 continue;
             }
+            let id = pending.meta.command;
+            if let Some(tie) = pending.tie {
+                // An undo or a redo falls with the command it hangs on.
+                if let Some(refused) = self.rejected.iter().find(|r| r.id == tie.follows()) {
+                    let rejection = Rejection::new(&refused.code, refused.message.clone());
+                    report.rejected.push(id);
+                    self.reject(id, pending.command, rejection);
+                    continue;
+                }
+                if let Some(undo) = undo_of(Some(tie)).and_then(|of| fresh.remove(&of)) {
+                    pending.command = undo;
+                }
+            }
             match optimistic
                 .as_ref()
                 .unwrap_or(&self.confirmed)
@@ -428,16 +594,18 @@ impl<D: Domain> Replica<D> {
                     for envelope in &events {
                         top.apply(envelope);
                     }
-                    if let Some(done) = self.undo.iter_mut().find(|d| d.id == pending.meta.command)
-                    {
+                    if let Some(undo) = undo.as_ref().filter(|_| waited.contains(&id)) {
+                        fresh.insert(id, undo.clone());
+                    }
+                    if let Some(done) = self.undo.iter_mut().find(|d| d.id == id) {
                         done.undo = undo;
                     }
                     pending.events = events;
                     kept.push(pending);
                 }
                 Err(rejection) => {
-                    report.rejected.push(pending.meta.command);
-                    self.reject(pending.meta.command, pending.command, rejection);
+                    report.rejected.push(id);
+                    self.reject(id, pending.command, rejection);
                 }
             }
         }
@@ -446,8 +614,11 @@ impl<D: Domain> Replica<D> {
         report
     }
 
+    /// Moves a command to rejected. It leaves the undo stack; an undo of it leaves the redo
+    /// stack, since what it undid still stands.
     fn reject(&mut self, id: Uuid, command: D::Command, rejection: Rejection) {
         self.undo.retain(|done| done.id != id);
+        self.redo.retain(|undone| undone.by != Some(id));
         self.rejected.retain(|r| r.id != id);
         self.rejected.push(Rejected {
             id,
@@ -515,10 +686,16 @@ impl<D: Domain> Replica<D> {
         before != self.rejected.len()
     }
 
-    /// The pending commands the server has not answered yet, as a push sends them.
+    /// The pending commands the server has not answered yet, as a push sends them, in order,
+    /// up to the first undo or redo whose command is still pending: that one waits until its
+    /// command is accepted and its events have arrived, and the commands queued after it wait
+    /// with it, so that the server decides them in the order this replica did.
     pub fn outbox(&self) -> Vec<CommandRequest> {
+        let queued: HashSet<Uuid> = self.pending.iter().map(|p| p.meta.command).collect();
+        let waiting = |p: &&Pending<D>| p.tie.is_some_and(|tie| queued.contains(&tie.follows()));
         let unanswered = self.pending.iter().filter(|p| p.recorded.is_none());
         unanswered
+            .take_while(|p| !waiting(p))
             .map(|p| CommandRequest {
                 id: p.meta.command,
                 command_type: p.command.command_type().to_owned(),
@@ -660,7 +837,7 @@ pub struct Saved<D: Domain> {
     /// Recent confirmed events, for time travel.
     pub history: Vec<Envelope<D::Event>>,
     undo: Vec<Done<D>>,
-    redo: Vec<D::Command>,
+    redo: Vec<Undone<D>>,
 }
 
 crate::json_struct!([D: Domain] Saved<D> {
@@ -694,5 +871,31 @@ impl<D: Domain> Saved<D> {
     pub fn without_history(mut self) -> Self {
         self.history.clear();
         self
+    }
+
+    /// Takes out its undo and redo stacks, to put into another copy with
+    /// [`put_undo`](Saved::put_undo): when copies of one replica kept by several tabs are
+    /// merged, what each tab undoes stays its own.
+    pub fn take_undo(&mut self) -> UndoStacks<D> {
+        UndoStacks { undo: std::mem::take(&mut self.undo), redo: std::mem::take(&mut self.redo) }
+    }
+
+    /// Replaces its undo and redo stacks.
+    pub fn put_undo(&mut self, stacks: UndoStacks<D>) {
+        self.undo = stacks.undo;
+        self.redo = stacks.redo;
+    }
+}
+
+/// A replica's undo and redo stacks, moved between saved copies (see [`Saved::take_undo`]).
+pub struct UndoStacks<D: Domain> {
+    undo: Vec<Done<D>>,
+    redo: Vec<Undone<D>>,
+}
+
+impl<D: Domain> UndoStacks<D> {
+    /// Whether there is nothing to undo or redo.
+    pub fn is_empty(&self) -> bool {
+        self.undo.is_empty() && self.redo.is_empty()
     }
 }

@@ -59,6 +59,9 @@ pub struct ChangeCreditLine {
     pub account: Uuid,
     /// Cents, 0 or more.
     pub limit: i64,
+    /// Only if the credit line is this now; refused with `credit_line_changed` otherwise. An
+    /// undo sets the old limit back on this condition, so it never erases another change.
+    pub from: Option<i64>,
 }
 
 /// Move money between two accounts, atomically.

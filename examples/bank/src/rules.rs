@@ -74,6 +74,14 @@ pub enum BankRejection {
         /// What was to leave.
         amount: i64,
     },
+    /// A change of the credit line on the condition that it is a limit it no longer is.
+    #[rejection("The credit line is {limit} cents now, not {from}.")]
+    CreditLineChanged {
+        /// The credit line now.
+        limit: i64,
+        /// The credit line the command expected.
+        from: i64,
+    },
     /// A transfer from an account to itself.
     #[rejection("A transfer needs two different accounts.")]
     SameAccount,
@@ -141,9 +149,14 @@ impl Domain for Bank {
                 one(BankEvent::MoneyWithdrawn(MoneyWithdrawn { amount, reference }))
             }
             BankCommand::ChangeCreditLine(c) => {
-                open(state, &c.account)?;
+                let account = open(state, &c.account)?;
                 if c.limit < 0 {
                     return Err(No::NegativeCreditLine(c.limit));
+                }
+                if let Some(from) = c.from
+                    && from != account.limit
+                {
+                    return Err(No::CreditLineChanged { limit: account.limit, from });
                 }
                 one(BankEvent::CreditLineChanged(CreditLineChanged { limit: c.limit }))
             }
@@ -198,6 +211,12 @@ impl Domain for Bank {
         }
     }
 
+    /// Undo takes back what a command did and nothing else. Money that came in goes out again
+    /// and the other way round (a transfer goes back), so an undo commutes with what other
+    /// devices did meanwhile and is refused rather than overdraw an account. A credit line is
+    /// set back on the condition that it is still the limit the change set (`from`), so an
+    /// undo never erases another device's change. An opened account is undone by closing it,
+    /// which its own rule refuses while it holds or owes money; closing cannot be undone.
     fn compensate(command: &BankCommand, before: &Context<'_, Self>) -> Option<BankCommand> {
         let undo = |reference: &str| {
             let undo = format!("undo {reference}");
@@ -220,6 +239,7 @@ impl Domain for Bank {
             BankCommand::ChangeCreditLine(c) => BankCommand::ChangeCreditLine(ChangeCreditLine {
                 account: c.account,
                 limit: before.stream(0).state.as_ref()?.limit,
+                from: Some(c.limit),
             }),
             BankCommand::Transfer(c) => BankCommand::Transfer(Transfer {
                 from: c.to,

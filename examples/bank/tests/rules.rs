@@ -59,7 +59,12 @@ fn withdraw(account: Uuid, amount: i64, reference: &str) -> BankCommand {
 }
 
 fn change_credit_line(account: Uuid, limit: i64) -> BankCommand {
-    BankCommand::ChangeCreditLine(ChangeCreditLine { account, limit })
+    BankCommand::ChangeCreditLine(ChangeCreditLine { account, limit, from: None })
+}
+
+/// A change of the credit line on the condition that it is `from`.
+fn change_credit_line_from(account: Uuid, limit: i64, from: i64) -> BankCommand {
+    BankCommand::ChangeCreditLine(ChangeCreditLine { account, limit, from: Some(from) })
 }
 
 fn transfer(from: Uuid, to: Uuid, amount: i64, reference: &str) -> BankCommand {
@@ -343,6 +348,19 @@ fn changing_the_credit_line_of_a_closed_account_is_rejected() {
     alice([closed()]).when(change_credit_line(ALICE, 100)).then_reject("account_closed");
 }
 
+#[test]
+fn changing_the_credit_line_on_the_condition_of_the_limit_it_has_records_the_new_limit() {
+    check(alice([credit_line(100)]), change_credit_line_from(ALICE, 30, 100), Ok(credit_line(30)));
+    check(alice([]), change_credit_line_from(ALICE, 30, 0), Ok(credit_line(30)));
+}
+
+#[test]
+fn changing_the_credit_line_on_the_condition_of_a_limit_it_no_longer_has_is_rejected() {
+    alice([credit_line(100), credit_line(50)])
+        .when(change_credit_line_from(ALICE, 0, 100))
+        .then_reject_with("credit_line_changed", "The credit line is 50 cents now, not 100.");
+}
+
 // Transfer.
 
 #[test]
@@ -474,28 +492,37 @@ impl Ledger {
         bank
     }
 
-    /// Records `command`, which must be accepted, and returns its events.
-    #[track_caller]
-    fn run(&mut self, command: BankCommand) -> Vec<Envelope<BankEvent>> {
+    /// Records `command` if it is accepted: its events, or the rejection's code.
+    fn submit(&mut self, command: &BankCommand) -> Result<Vec<Envelope<BankEvent>>, String> {
         self.commands += 1;
         let at = 1_732_370_000_000 + 60_000 * self.commands as i64;
         let meta = meta(Uuid::from_u128(self.commands), "teller", at);
-        match self.log.submit(&command, &meta, None) {
-            CommandResult::Accepted { events, .. } => events,
-            CommandResult::Rejected { code, message, .. } => {
-                panic!("{command:?} was rejected: {code}: {message}")
-            }
+        match self.log.submit(command, &meta, None) {
+            CommandResult::Accepted { events, .. } => Ok(events),
+            CommandResult::Rejected { code, .. } => Err(code),
         }
     }
 
-    /// Records `command`, then the command that undoes it (decided from the states before
-    /// `command`), and returns that compensation.
+    /// Records `command`, which must be accepted, and returns its events.
     #[track_caller]
-    fn run_and_undo(&mut self, command: BankCommand) -> BankCommand {
+    fn run(&mut self, command: BankCommand) -> Vec<Envelope<BankEvent>> {
+        self.submit(&command).unwrap_or_else(|code| panic!("{command:?} was rejected: {code}"))
+    }
+
+    /// Records `command` and returns the command that undoes it (decided from the states
+    /// before `command`).
+    #[track_caller]
+    fn run_to_undo(&mut self, command: BankCommand) -> BankCommand {
         let meta = meta(Uuid::from_u128(self.commands + 1), "teller", 0);
         let undo = self.log.compensation(&command, &meta);
         self.run(command.clone());
-        let undo = undo.unwrap_or_else(|| panic!("{command:?} has no compensation"));
+        undo.unwrap_or_else(|| panic!("{command:?} has no compensation"))
+    }
+
+    /// Records `command`, then the command that undoes it, and returns that compensation.
+    #[track_caller]
+    fn run_and_undo(&mut self, command: BankCommand) -> BankCommand {
+        let undo = self.run_to_undo(command);
         self.run(undo.clone());
         undo
     }
@@ -559,12 +586,49 @@ fn undoing_a_movement_with_the_longest_reference_still_goes_through() {
 }
 
 #[test]
-fn undoing_a_credit_line_change_restores_the_old_limit() {
+fn undoing_a_credit_line_change_restores_the_old_limit_if_it_is_still_the_new_one() {
     check_undo(
         &[change_credit_line(ALICE, 100)],
         change_credit_line(ALICE, 300),
-        change_credit_line(ALICE, 100),
+        change_credit_line_from(ALICE, 100, 300),
     );
+}
+
+#[test]
+fn undoing_a_credit_line_change_after_another_change_is_refused_and_keeps_the_other() {
+    let mut bank = Ledger::with_alice_and_bob();
+    let undo = bank.run_to_undo(change_credit_line(ALICE, 300));
+    bank.run(change_credit_line(ALICE, 50));
+    assert_eq!(bank.submit(&undo), Err("credit_line_changed".into()));
+    assert_eq!(bank.account(ALICE).limit, 50);
+}
+
+#[test]
+fn undoing_a_deposit_keeps_what_others_moved_since() {
+    let mut bank = Ledger::with_alice_and_bob();
+    let undo = bank.run_to_undo(deposit(ALICE, 500, "salary"));
+    bank.run(deposit(ALICE, 70, "refund"));
+    bank.run(transfer(ALICE, BOB, 20, "lunch"));
+    bank.run(undo);
+    assert_eq!((bank.account(ALICE).balance, bank.account(BOB).balance), (50, 20));
+}
+
+#[test]
+fn undoing_a_deposit_spent_since_is_refused() {
+    let mut bank = Ledger::with_alice_and_bob();
+    let undo = bank.run_to_undo(deposit(ALICE, 500, "salary"));
+    bank.run(transfer(ALICE, BOB, 200, "rent"));
+    assert_eq!(bank.submit(&undo), Err("insufficient_funds".into()));
+    assert_eq!(bank.account(ALICE).balance, 300);
+}
+
+#[test]
+fn undoing_an_opening_is_refused_once_the_account_holds_money() {
+    let mut bank = Ledger::default();
+    let undo = bank.run_to_undo(open(ALICE, "Alice"));
+    bank.run(deposit(ALICE, 5, "gift"));
+    assert_eq!(bank.submit(&undo), Err("nonzero_balance".into()));
+    assert!(!bank.account(ALICE).closed);
 }
 
 #[test]

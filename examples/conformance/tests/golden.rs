@@ -2,15 +2,20 @@
 //! bank and the to-do list at its current schema, and every older schema, must still load from
 //! `examples/<domain>/tests/fixtures/<Type>.v<schema>.json`; current ones must write back the
 //! same JSON.
-//! Then the decode errors, command decoding, and the envelope's wire shape.
+//! Then the decode errors, command decoding, and the envelope's wire shape; and a replica as
+//! a browser stores it, in `tests/saved/`: as the current code saves it, and as code that did
+//! not tie undos to their commands saved it (which must still load).
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use annals_bank::*;
+use annals_core::protocol::CommandResult;
 use annals_core::testing::raw;
-use annals_core::{CommandData, Envelope, EventData, Uuid, ViewSet, meta};
+use annals_core::{
+    CommandData, Envelope, EventData, MemoryLog, Replica, Saved, Tie, Uuid, ViewSet, meta,
+};
 use annals_inventory::*;
 use annals_todo::TodoEvent;
 use serde_json::{Value, json};
@@ -476,4 +481,108 @@ fn a_recorded_envelope_reads_back_as_it_was_written() {
     let raw: Envelope = serde_json::from_str(&text).expect("reads as raw JSON");
     assert_eq!(raw.decode::<InventoryEvent>(), Ok(envelope.clone()));
     assert_eq!(envelope.to_raw(), raw);
+}
+
+// A replica as a browser stores it.
+
+/// Where the saved replicas are kept.
+fn saved_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/saved").join(name)
+}
+
+/// The ids of the saved replica's commands.
+fn saved_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x5a7e_d000_0000_4000_8000_0000_0000_0000 + n)
+}
+
+/// Milk, 10 litres received then 5 used by a clerk; offline, the cook used 3, tried to use 6
+/// (refused once the clerk's use arrived), renamed the milk and undid the rename.
+fn saved_replica() -> Replica<Inventory> {
+    let milk = uuid(ITEM);
+    let at = |n: u128| 1_732_370_000_000 + n as i64 * 60_000;
+    let mut log = MemoryLog::<Inventory>::default();
+    let add = AddItem { item: milk, name: "Milk".into(), unit: "l".into(), reorder_level: 2 };
+    let receive = ReceiveStock { item: milk, site: "north".into(), qty: 10, note: None };
+    let consume = |qty| {
+        InventoryCommand::ConsumeStock(ConsumeStock { item: milk, site: "north".into(), qty })
+    };
+    let given = [InventoryCommand::AddItem(add), InventoryCommand::ReceiveStock(receive)];
+    for (n, command) in (1..).zip(&given) {
+        let result = log.submit(command, &meta(saved_id(n), "cook", at(n - 1)), None);
+        assert!(matches!(result, CommandResult::Accepted { .. }));
+    }
+    let mut replica = Replica::<Inventory>::new();
+    replica.receive(log.after(0)).expect("no gap");
+    let run = |replica: &mut Replica<Inventory>, n, command| {
+        replica.execute(command, meta(saved_id(n), "cook", at(n))).expect("holds offline");
+    };
+    run(&mut replica, 10, consume(3));
+    run(&mut replica, 11, consume(6));
+    let rename = RenameItem { item: milk, name: "Whole milk".into(), from: None };
+    run(&mut replica, 12, InventoryCommand::RenameItem(rename));
+    replica.undo(meta(saved_id(13), "cook", at(13))).expect("the rename can be undone");
+    let used = log.submit(&consume(5), &meta(saved_id(3), "clerk", at(3)), None);
+    assert!(matches!(used, CommandResult::Accepted { .. }));
+    let rebased = replica.receive(log.after(2)).expect("no gap");
+    assert_eq!(rebased.rejected, [saved_id(11)]);
+    replica
+}
+
+#[test]
+fn a_saved_replica_is_written_as_its_golden_file() {
+    let path = saved_file("inventory.json");
+    let written: Value =
+        serde_json::from_str(&annals_core::json::to_string(&saved_replica().save()))
+            .expect("a saved replica is JSON");
+    if std::env::var_os("ANNALS_BLESS").is_some() {
+        let pretty = serde_json::to_string_pretty(&written).expect("JSON") + "\n";
+        std::fs::write(&path, pretty).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; `ANNALS_BLESS=1 cargo test -p annals-conformance --test golden` writes it",
+            path.display()
+        )
+    });
+    let golden: Value = serde_json::from_str(&text).expect("the golden file is JSON");
+    assert_eq!(written, golden, "a replica is saved differently: a stored one must still load");
+    let pending = &golden["pending"];
+    assert_eq!(pending[2]["undo_of"], json!(saved_id(12)), "the undo is tied to the rename");
+    assert_eq!(
+        golden["redo"],
+        json!([{
+            "command": { "type": "RenameItem", "data": { "item": ITEM, "name": "Whole milk" } },
+            "undone_by": saved_id(13),
+        }])
+    );
+}
+
+#[test]
+fn a_replica_saved_before_undos_were_tied_loads_with_nothing_tied() {
+    let text = std::fs::read_to_string(saved_file("inventory-untied.json")).expect("the file");
+    let saved: Saved<Inventory> = annals_core::json::from_str(&text).expect("it still loads");
+    let (mut restored, stale) = Replica::restore(saved);
+    let now = saved_replica();
+
+    assert!(!stale);
+    assert_eq!(restored.confirmed_views(), now.confirmed_views());
+    assert_eq!(restored.rejected(), now.rejected());
+    let shown = |replica: &Replica<Inventory>| {
+        let pending = replica.pending().iter();
+        pending.map(|p| (p.meta.command, p.events.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(shown(&restored), shown(&now));
+    assert!(restored.pending().iter().all(|p| p.tie.is_none()));
+    // The undo older code queued goes as it was made: a rename back, on no condition.
+    let rename_back = RenameItem { item: uuid(ITEM), name: "Milk".into(), from: None };
+    assert_eq!(restored.pending()[2].command, InventoryCommand::RenameItem(rename_back));
+    let ties: Vec<_> = now.pending().iter().map(|p| p.tie).collect();
+    assert_eq!(ties, [None, None, Some(Tie::UndoOf(saved_id(12)))]);
+    // Nothing waits, as before; what was undone can be redone, untied.
+    assert_eq!(restored.outbox().len(), 3);
+    assert_eq!(now.outbox().len(), 2, "the undo waits for the rename");
+    assert_eq!(restored.can_undo_redo(), (true, true));
+    restored.redo(meta(saved_id(14), "cook", 0)).expect("the rename is redone");
+    assert_eq!(restored.pending().last().map(|p| p.tie), Some(None));
 }

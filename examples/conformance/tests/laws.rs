@@ -10,10 +10,17 @@
 //! 4. A command refused on rebase never blocks the commands queued after it.
 //! 5. One command id never yields events twice, however often it is sent or answered.
 //! 6. A replica saved and restored is the same replica.
+//! 7. An undo takes back its command's effect and nothing else, whatever other devices did
+//!    meanwhile, and never takes effect without its command (over the inventory and the bank,
+//!    whose compensations are written to commute).
+//!
+//! Sessions of laws 3 and 6 also undo and redo, so ties between undos and their commands are
+//! kept through every sync and reload.
 
 mod arbitrary;
 mod rebase;
 mod sync;
+mod undo;
 
 use std::collections::HashMap;
 
@@ -28,7 +35,7 @@ use annals_todo::Todo;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use arbitrary::{Model, Retry, commands, retries, seeded, session, submissions};
+use arbitrary::{Model, Retry, commands, retries, seeded, session, submissions, undo_session};
 use sync::{Outcome, Seen, World, check_optimistic, fail};
 
 fn cases(cases: u32) -> ProptestConfig {
@@ -481,5 +488,23 @@ proptest! {
     #[test]
     fn todo_replica_survives_reloads(session in session::<Todo>(true)) {
         World::<Todo>::play(&session)?;
+    }
+}
+
+// Law 7.
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn inventory_undo_takes_back_its_command_and_nothing_else(
+        session in undo_session::<Inventory>(),
+    ) {
+        undo::an_undo_takes_back_its_command_and_nothing_else::<Inventory>(&session)?;
+    }
+
+    #[test]
+    fn bank_undo_takes_back_its_command_and_nothing_else(session in undo_session::<Bank>()) {
+        undo::an_undo_takes_back_its_command_and_nothing_else::<Bank>(&session)?;
     }
 }

@@ -45,6 +45,9 @@ pub struct RenameItem {
     pub item: Uuid,
     /// Its new name: trimmed, 1-100 characters.
     pub name: String,
+    /// Only if the item is called this now (trimmed); refused with `name_changed` otherwise.
+    /// An undo sets the name back on this condition, so it never erases another rename.
+    pub from: Option<String>,
 }
 
 /// Stock arrived at a site.
@@ -80,6 +83,8 @@ pub struct CountStock {
     pub site: String,
     /// How many units were counted: 0 or more.
     pub counted: i64,
+    /// Only if the site holds this many now; refused with `stock_changed` otherwise.
+    pub from: Option<i64>,
 }
 
 /// Stop tracking an item; its history stays.

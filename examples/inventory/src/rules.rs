@@ -77,6 +77,28 @@ pub enum InventoryRejection {
         /// Its unit.
         unit: String,
     },
+    /// A rename on the condition that the item is called something it is no longer called.
+    #[rejection("The item is called {name} now, not {from}.")]
+    NameChanged {
+        /// Its name now.
+        name: String,
+        /// The name the command expected.
+        from: String,
+    },
+    /// A count on the condition that the site holds a quantity it no longer holds.
+    #[rejection("{site} holds {held} {unit} of {name} now, not {from}.")]
+    StockChanged {
+        /// The site.
+        site: String,
+        /// What it holds now.
+        held: i64,
+        /// The item's unit.
+        unit: String,
+        /// The item's name.
+        name: String,
+        /// What the command expected.
+        from: i64,
+    },
     /// Using more than the site holds.
     #[rejection("Only {held} {unit} of {name} left at {site}; cannot use {qty}.")]
     InsufficientStock {
@@ -127,8 +149,13 @@ impl Domain for Inventory {
                 })
             }
             InventoryCommand::RenameItem(c) => {
-                active(state, &c.item)?;
+                let item = active(state, &c.item)?;
                 let name = text(&c.name, 100).map_err(No::InvalidName)?;
+                if let Some(from) = c.from.as_deref().map(str::trim)
+                    && from != item.name
+                {
+                    return Err(No::NameChanged { name: item.name.clone(), from: from.to_owned() });
+                }
                 InventoryEvent::ItemRenamed(ItemRenamed { name })
             }
             InventoryCommand::ReceiveStock(c) => {
@@ -167,7 +194,14 @@ impl Domain for Inventory {
                 let item = active(state, &c.item)?;
                 let site = site(&c.site)?;
                 let counted = at_least(0, c.counted, "A count")?;
-                let delta = counted - item.at(&site);
+                let held = item.at(&site);
+                if let Some(from) = c.from
+                    && from != held
+                {
+                    let (unit, name) = (item.unit.clone(), item.name.clone());
+                    return Err(No::StockChanged { site, held, unit, name, from });
+                }
+                let delta = counted - held;
                 fits(item, delta)?;
                 InventoryEvent::StockCounted(StockCounted { site, counted, delta })
             }
@@ -202,6 +236,14 @@ impl Domain for Inventory {
         }
     }
 
+    /// Undo takes back what a command did and nothing else. Receiving and using stock are
+    /// undone by the opposite movement, and a count by the difference it made (a count that
+    /// changed nothing by the same count on the condition that the site still holds it), so
+    /// an undo commutes with what other devices did meanwhile; it is refused rather than
+    /// leave a site below zero. A rename is undone on the condition that the item still has
+    /// the name it gave (`from`), so an undo never erases another device's rename. An added
+    /// item is undone by retiring it, which keeps its history and whatever others recorded
+    /// for it; retiring cannot be undone.
     fn compensate(
         command: &InventoryCommand,
         before: &Context<'_, Self>,
@@ -214,6 +256,7 @@ impl Domain for Inventory {
             InventoryCommand::RenameItem(c) => InventoryCommand::RenameItem(RenameItem {
                 item: c.item,
                 name: before?.name.clone(),
+                from: Some(c.name.trim().to_owned()),
             }),
             InventoryCommand::ReceiveStock(c) => InventoryCommand::ConsumeStock(ConsumeStock {
                 item: c.item,
@@ -226,11 +269,25 @@ impl Domain for Inventory {
                 qty: c.qty,
                 note: None,
             }),
-            InventoryCommand::CountStock(c) => InventoryCommand::CountStock(CountStock {
-                item: c.item,
-                site: c.site.trim().to_owned(),
-                counted: before?.at(c.site.trim()),
-            }),
+            InventoryCommand::CountStock(c) => {
+                let (item, site) = (c.item, c.site.trim().to_owned());
+                let delta = c.counted.checked_sub(before?.at(&site))?;
+                match delta {
+                    0 => InventoryCommand::CountStock(CountStock {
+                        item,
+                        site,
+                        counted: c.counted,
+                        from: Some(c.counted),
+                    }),
+                    1.. => InventoryCommand::ConsumeStock(ConsumeStock { item, site, qty: delta }),
+                    _ => InventoryCommand::ReceiveStock(ReceiveStock {
+                        item,
+                        site,
+                        qty: delta.checked_neg()?,
+                        note: None,
+                    }),
+                }
+            }
             InventoryCommand::RetireItem(_) => return None,
         })
     }

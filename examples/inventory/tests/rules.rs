@@ -74,7 +74,13 @@ fn add(item: Uuid, name: &str, unit: &str, reorder_level: i64) -> InventoryComma
 }
 
 fn rename(item: Uuid, name: &str) -> InventoryCommand {
-    InventoryCommand::RenameItem(RenameItem { item, name: name.into() })
+    InventoryCommand::RenameItem(RenameItem { item, name: name.into(), from: None })
+}
+
+/// A rename on the condition that the item is called `from`.
+fn rename_from(item: Uuid, name: &str, from: &str) -> InventoryCommand {
+    let (name, from) = (name.into(), Some(from.into()));
+    InventoryCommand::RenameItem(RenameItem { item, name, from })
 }
 
 fn receive(item: Uuid, site: &str, qty: i64) -> InventoryCommand {
@@ -86,7 +92,13 @@ fn consume(item: Uuid, site: &str, qty: i64) -> InventoryCommand {
 }
 
 fn count(item: Uuid, site: &str, counted: i64) -> InventoryCommand {
-    InventoryCommand::CountStock(CountStock { item, site: site.into(), counted })
+    InventoryCommand::CountStock(CountStock { item, site: site.into(), counted, from: None })
+}
+
+/// A count on the condition that the site holds `from`.
+fn count_from(item: Uuid, site: &str, counted: i64, from: i64) -> InventoryCommand {
+    let site = site.into();
+    InventoryCommand::CountStock(CountStock { item, site, counted, from: Some(from) })
 }
 
 fn retire(item: Uuid) -> InventoryCommand {
@@ -228,6 +240,20 @@ fn renaming_an_unknown_item_is_rejected() {
 #[test]
 fn renaming_a_retired_item_is_rejected() {
     milk([retired()]).when(rename(MILK, "Whole milk")).then_reject("item_retired");
+}
+
+#[test]
+fn renaming_on_the_condition_of_the_name_the_item_has_records_the_new_name() {
+    milk([])
+        .when(rename_from(MILK, "Whole milk", " Milk "))
+        .then_expect([(milk_stream(), renamed("Whole milk"))]);
+}
+
+#[test]
+fn renaming_on_the_condition_of_a_name_the_item_no_longer_has_is_rejected() {
+    milk([renamed("Oat milk")])
+        .when(rename_from(MILK, "Milk", "Whole milk"))
+        .then_reject_with("name_changed", "The item is called Oat milk now, not Whole milk.");
 }
 
 // ReceiveStock.
@@ -425,6 +451,21 @@ fn counting_stock_of_a_retired_item_is_rejected() {
     milk([retired()]).when(count(MILK, CROSSROADS, 3)).then_reject("item_retired");
 }
 
+#[test]
+fn counting_on_the_condition_of_what_the_site_holds_records_the_count() {
+    let given = || milk([received(CROSSROADS, 5)]);
+    check(given(), count_from(MILK, CROSSROADS, 5, 5), Ok(counted(CROSSROADS, 5, 0)));
+    check(given(), count_from(MILK, CROSSROADS, 2, 5), Ok(counted(CROSSROADS, 2, -3)));
+    check(milk([]), count_from(MILK, HILLTOP, 0, 0), Ok(counted(HILLTOP, 0, 0)));
+}
+
+#[test]
+fn counting_on_the_condition_of_a_quantity_the_site_no_longer_holds_is_rejected() {
+    milk([received(CROSSROADS, 5)])
+        .when(count_from(MILK, CROSSROADS, 4, 4))
+        .then_reject_with("stock_changed", "crossroads holds 5 l of Milk now, not 4.");
+}
+
 // RetireItem.
 
 #[test]
@@ -459,7 +500,8 @@ fn every_command_but_add_needs_an_item_that_exists_and_is_not_retired() {
     }
 }
 
-// Undo: each command's compensation, run through a recorded log.
+// Undo: each command's compensation, run through a recorded log. A compensation takes back
+// what its command did and nothing else, so what was recorded in between stays.
 
 /// A recorded log of the inventory; each command gets the next id and a later time.
 #[derive(Default)]
@@ -476,28 +518,40 @@ impl Kitchen {
         kitchen
     }
 
-    /// Records `command`, which must be accepted, and returns its events.
-    #[track_caller]
-    fn run(&mut self, command: InventoryCommand) -> Vec<Envelope<InventoryEvent>> {
+    /// Records `command` if it is accepted: its events, or the rejection's code.
+    fn submit(
+        &mut self,
+        command: &InventoryCommand,
+    ) -> Result<Vec<Envelope<InventoryEvent>>, String> {
         self.commands += 1;
         let at = 1_732_370_000_000 + 60_000 * self.commands as i64;
         let meta = meta(Uuid::from_u128(self.commands), "cook", at);
-        match self.log.submit(&command, &meta, None) {
-            CommandResult::Accepted { events, .. } => events,
-            CommandResult::Rejected { code, message, .. } => {
-                panic!("{command:?} was rejected: {code}: {message}")
-            }
+        match self.log.submit(command, &meta, None) {
+            CommandResult::Accepted { events, .. } => Ok(events),
+            CommandResult::Rejected { code, .. } => Err(code),
         }
     }
 
-    /// Records `command`, then the command that undoes it (decided from the states before
-    /// `command`), and returns that compensation.
+    /// Records `command`, which must be accepted, and returns its events.
     #[track_caller]
-    fn run_and_undo(&mut self, command: InventoryCommand) -> InventoryCommand {
+    fn run(&mut self, command: InventoryCommand) -> Vec<Envelope<InventoryEvent>> {
+        self.submit(&command).unwrap_or_else(|code| panic!("{command:?} was rejected: {code}"))
+    }
+
+    /// Records `command` and returns the command that undoes it (decided from the states
+    /// before `command`).
+    #[track_caller]
+    fn run_to_undo(&mut self, command: InventoryCommand) -> InventoryCommand {
         let meta = meta(Uuid::from_u128(self.commands + 1), "cook", 0);
         let undo = self.log.compensation(&command, &meta);
         self.run(command.clone());
-        let undo = undo.unwrap_or_else(|| panic!("{command:?} has no compensation"));
+        undo.unwrap_or_else(|| panic!("{command:?} has no compensation"))
+    }
+
+    /// Records `command`, then the command that undoes it, and returns that compensation.
+    #[track_caller]
+    fn run_and_undo(&mut self, command: InventoryCommand) -> InventoryCommand {
+        let undo = self.run_to_undo(command);
         self.run(undo.clone());
         undo
     }
@@ -527,8 +581,17 @@ fn check_undo(setup: &[InventoryCommand], command: InventoryCommand, undo: Inven
 }
 
 #[test]
-fn undoing_a_rename_restores_the_old_name() {
-    check_undo(&[], rename(MILK, "Whole milk"), rename(MILK, "Milk"));
+fn undoing_a_rename_restores_the_old_name_if_the_item_still_has_the_new_one() {
+    check_undo(&[], rename(MILK, " Whole milk "), rename_from(MILK, "Milk", "Whole milk"));
+}
+
+#[test]
+fn undoing_a_rename_after_another_rename_is_refused_and_keeps_the_other_name() {
+    let mut kitchen = Kitchen::with_milk();
+    let undo = kitchen.run_to_undo(rename(MILK, "Whole milk"));
+    kitchen.run(rename(MILK, "Oat milk"));
+    assert_eq!(kitchen.submit(&undo), Err("name_changed".into()));
+    assert_eq!(kitchen.milk().name, "Oat milk");
 }
 
 #[test]
@@ -550,20 +613,54 @@ fn undoing_a_consumption_receives_it_back() {
 }
 
 #[test]
-fn undoing_a_count_restores_the_previous_count() {
-    check_undo(
-        &[receive(MILK, CROSSROADS, 5)],
-        count(MILK, CROSSROADS, 2),
-        count(MILK, CROSSROADS, 5),
-    );
+fn undoing_a_count_takes_back_the_difference_it_made() {
+    let setup = [receive(MILK, CROSSROADS, 5)];
+    check_undo(&setup, count(MILK, CROSSROADS, 2), receive(MILK, CROSSROADS, 3));
+    check_undo(&setup, count(MILK, " crossroads ", 8), consume(MILK, CROSSROADS, 3));
 }
 
 #[test]
-fn undoing_a_count_at_a_new_site_counts_it_back_to_zero() {
+fn undoing_a_count_at_a_new_site_takes_the_count_away() {
     let mut kitchen = Kitchen::with_milk();
     let undo = kitchen.run_and_undo(count(MILK, HILLTOP, 7));
-    assert_eq!(undo, count(MILK, HILLTOP, 0));
+    assert_eq!(undo, consume(MILK, HILLTOP, 7));
     assert_eq!(kitchen.milk().at(HILLTOP), 0);
+}
+
+#[test]
+fn undoing_a_count_keeps_what_was_received_since() {
+    // Issue #17's fourth probe: the count found 2 fewer than the 10 received; 5 more arrived
+    // after it. Undoing the count brings back its 2 and keeps the 5.
+    let mut kitchen = Kitchen::with_milk();
+    kitchen.run(receive(MILK, CROSSROADS, 10));
+    let undo = kitchen.run_to_undo(count(MILK, CROSSROADS, 8));
+    kitchen.run(receive(MILK, CROSSROADS, 5));
+    kitchen.run(undo);
+    assert_eq!(kitchen.milk().at(CROSSROADS), 15);
+}
+
+#[test]
+fn undoing_a_count_that_changed_nothing_counts_the_same_while_nothing_moved() {
+    check_undo(
+        &[receive(MILK, CROSSROADS, 5)],
+        count(MILK, CROSSROADS, 5),
+        count_from(MILK, CROSSROADS, 5, 5),
+    );
+    let mut kitchen = Kitchen::with_milk();
+    kitchen.run(receive(MILK, CROSSROADS, 5));
+    let undo = kitchen.run_to_undo(count(MILK, CROSSROADS, 5));
+    kitchen.run(consume(MILK, CROSSROADS, 1));
+    assert_eq!(kitchen.submit(&undo), Err("stock_changed".into()));
+    assert_eq!(kitchen.milk().at(CROSSROADS), 4);
+}
+
+#[test]
+fn undoing_a_receipt_of_stock_used_since_is_refused() {
+    let mut kitchen = Kitchen::with_milk();
+    let undo = kitchen.run_to_undo(receive(MILK, CROSSROADS, 5));
+    kitchen.run(consume(MILK, CROSSROADS, 2));
+    assert_eq!(kitchen.submit(&undo), Err("insufficient_stock".into()));
+    assert_eq!(kitchen.milk().at(CROSSROADS), 3);
 }
 
 #[test]

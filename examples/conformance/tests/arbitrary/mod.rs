@@ -74,9 +74,9 @@ impl Model for Inventory {
             1 => add.prop_map(|(item, name, unit, reorder_level)| {
                 InventoryCommand::AddItem(AddItem { item, name, unit: unit.into(), reorder_level })
             }),
-            1 => (pooled(), name(names)).prop_map(|(item, name)| {
-                InventoryCommand::RenameItem(RenameItem { item, name })
-            }),
+            1 => (pooled(), name(names), option::weighted(0.2, name(names))).prop_map(
+                |(item, name, from)| InventoryCommand::RenameItem(RenameItem { item, name, from })
+            ),
             4 => receive.prop_map(|(item, site, qty, note)| {
                 let note = note.map(String::from);
                 InventoryCommand::ReceiveStock(ReceiveStock { item, site, qty, note })
@@ -84,9 +84,11 @@ impl Model for Inventory {
             5 => (pooled(), site(), units(3)).prop_map(|(item, site, qty)| {
                 InventoryCommand::ConsumeStock(ConsumeStock { item, site, qty })
             }),
-            2 => (pooled(), site(), -1..=5i64).prop_map(|(item, site, counted)| {
-                InventoryCommand::CountStock(CountStock { item, site, counted })
-            }),
+            2 => (pooled(), site(), -1..=5i64, option::weighted(0.2, 0..=7i64)).prop_map(
+                |(item, site, counted, from)| {
+                    InventoryCommand::CountStock(CountStock { item, site, counted, from })
+                }
+            ),
             1 => pooled().prop_map(|item| InventoryCommand::RetireItem(RetireItem { item })),
         ]
         .boxed()
@@ -136,9 +138,11 @@ impl Model for Bank {
             4 => (pooled(), units(4), reference()).prop_map(|(account, amount, reference)| {
                 BankCommand::Withdraw(Withdraw { account, amount, reference })
             }),
-            1 => (pooled(), -1..=4i64).prop_map(|(account, limit)| {
-                BankCommand::ChangeCreditLine(ChangeCreditLine { account, limit })
-            }),
+            1 => (pooled(), -1..=4i64, option::weighted(0.2, 0..=4i64)).prop_map(
+                |(account, limit, from)| {
+                    BankCommand::ChangeCreditLine(ChangeCreditLine { account, limit, from })
+                }
+            ),
             4 => transfer.prop_map(|(from, to, amount, reference)| {
                 BankCommand::Transfer(Transfer { from, to, amount, reference })
             }),
@@ -269,6 +273,16 @@ pub enum Step<C> {
         /// Which replica.
         replica: usize,
     },
+    /// A replica undoes its last command.
+    Undo {
+        /// Which replica.
+        replica: usize,
+    },
+    /// A replica redoes the last command it undid.
+    Redo {
+        /// Which replica.
+        replica: usize,
+    },
 }
 
 /// A sync session: commands recorded while everyone was online, the commands each replica
@@ -310,12 +324,65 @@ pub fn step<D: Model>(replicas: usize, reloads: bool) -> BoxedStrategy<Step<D::C
         .prop_map(|(replica, back, limit)| Step::Pull { replica, back, limit })
         .boxed();
     let server = D::command().prop_map(|command| Step::Server { command }).boxed();
-    let mut steps = vec![(2, execute), (3, push), (4, pull), (1, server)];
+    let undo = (0..replicas).prop_map(|replica| Step::Undo { replica }).boxed();
+    let redo = (0..replicas).prop_map(|replica| Step::Redo { replica }).boxed();
+    let mut steps = vec![(2, execute), (3, push), (4, pull), (1, server), (1, undo), (1, redo)];
     if reloads {
         let reload = (0..replicas).prop_map(|replica| Step::Reload { replica }).boxed();
         steps.push((2, reload));
     }
     Union::new_weighted(steps).boxed()
+}
+
+/// One device's command and its undo among other devices' commands: the device runs the
+/// command, the steps in `before` happen, the device undoes the command, the steps in `after`
+/// happen. Only the other devices (replicas 1 and up) and other clients run commands.
+#[derive(Clone, Debug)]
+pub struct UndoSession<C> {
+    /// Commands the server records before anyone goes offline; every replica pulls them.
+    pub prelude: Vec<C>,
+    /// Per other replica, the commands it runs offline.
+    pub offline: Vec<Vec<C>>,
+    /// The device's command.
+    pub command: C,
+    /// What happens between the command and its undo.
+    pub before: Vec<Step<C>>,
+    /// What happens after the undo.
+    pub after: Vec<Step<C>>,
+}
+
+/// A session of the device (replica 0) and 1 or 2 other replicas around one undo.
+pub fn undo_session<D: Model>() -> impl Strategy<Value = UndoSession<D::Command>> {
+    (2..=3usize).prop_flat_map(|replicas| {
+        let offline = vec(vec(D::command(), 0..=4), replicas - 1);
+        let steps = || vec(others_step::<D>(replicas), 0..=12);
+        (seeded::<D>(4), offline, D::command(), steps(), steps()).prop_map(
+            |(prelude, offline, command, before, after)| UndoSession {
+                prelude,
+                offline,
+                command,
+                before,
+                after,
+            },
+        )
+    })
+}
+
+/// A step in which only the other replicas (1 and up) run commands; any replica pushes,
+/// pulls or is reloaded.
+fn others_step<D: Model>(replicas: usize) -> BoxedStrategy<Step<D::Command>> {
+    let execute = (1..replicas, D::command())
+        .prop_map(|(replica, command)| Step::Execute { replica, command })
+        .boxed();
+    let push = (0..replicas, proptest::bool::weighted(0.2))
+        .prop_map(|(replica, lost)| Step::Push { replica, lost })
+        .boxed();
+    let pull = (0..replicas, prop_oneof![3 => Just(0), 1 => 1..=3u64], 0..=5usize)
+        .prop_map(|(replica, back, limit)| Step::Pull { replica, back, limit })
+        .boxed();
+    let server = D::command().prop_map(|command| Step::Server { command }).boxed();
+    let reload = (0..replicas).prop_map(|replica| Step::Reload { replica }).boxed();
+    Union::new_weighted(vec![(3, execute), (3, push), (4, pull), (2, server), (1, reload)]).boxed()
 }
 
 /// What one replica does next while another client writes to the same server.

@@ -109,7 +109,8 @@ fn last_milk() -> (MemoryLog<Inventory>, Replica<Inventory>, Replica<Inventory>,
     pull(&log, &mut a);
     pull(&log, &mut b);
     queue(&mut b, 100, &[consume(MILK, 3)]);
-    let rename = InventoryCommand::RenameItem(RenameItem { item: MILK, name: "Whole milk".into() });
+    let name = "Whole milk".into();
+    let rename = InventoryCommand::RenameItem(RenameItem { item: MILK, name, from: None });
     let queued =
         queue(&mut a, 200, &[consume(MILK, 2), receive(RICE, 5), consume(RICE, 1), rename]);
     (log, a, b, queued)

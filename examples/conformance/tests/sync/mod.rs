@@ -137,6 +137,10 @@ fn confirmed<D: Domain>(replica: &Replica<D>, envelope: &Envelope<D::Event>) -> 
 pub fn check_optimistic<D: Model>(replica: &Replica<D>) -> Outcome {
     let mut fold = Fold::confirmed(replica);
     for pending in replica.pending() {
+        if let Some(tie) = pending.tie {
+            let fallen = replica.rejected().iter().any(|r| r.id == tie.follows());
+            prop_assert!(!fallen, "{} hangs on a rejected command", pending.meta.command);
+        }
         let events = match &pending.recorded {
             Some(recorded) => {
                 prop_assert_eq!(&pending.events, recorded);
@@ -234,19 +238,27 @@ impl<D: Model> World<D> {
             }
         }
         for step in &session.steps {
-            match step {
-                Step::Execute { replica, command } => world.execute(*replica, command.clone())?,
-                Step::Push { replica, lost } => world.push(*replica, *lost).map(drop)?,
-                Step::Pull { replica, back, limit } => world.pull(*replica, *back, *limit)?,
-                Step::Server { command } => world.write(command),
-                Step::Reload { replica } => world.reload(*replica)?,
-            }
-            for replica in &world.replicas {
-                check_optimistic(replica)?;
-            }
+            world.step(step)?;
         }
         world.settle()?;
         world.check_converged()
+    }
+
+    /// Plays one step of a session, then checks every replica's optimistic state.
+    pub fn step(&mut self, step: &Step<D::Command>) -> Outcome {
+        match step {
+            Step::Execute { replica, command } => self.execute(*replica, command.clone())?,
+            Step::Push { replica, lost } => self.push(*replica, *lost).map(drop)?,
+            Step::Pull { replica, back, limit } => self.pull(*replica, *back, *limit)?,
+            Step::Server { command } => self.write(command),
+            Step::Reload { replica } => self.reload(*replica)?,
+            Step::Undo { replica } => self.undo(*replica, false).map(drop)?,
+            Step::Redo { replica } => self.undo(*replica, true).map(drop)?,
+        }
+        for replica in &self.replicas {
+            check_optimistic(replica)?;
+        }
+        Ok(())
     }
 
     /// Another client's command reaches the server.
@@ -258,25 +270,53 @@ impl<D: Model> World<D> {
 
     /// A replica runs a new command; a refused one must leave the replica as it was.
     pub fn execute(&mut self, replica: usize, command: D::Command) -> Outcome {
+        self.admit(replica, |replica, meta| replica.execute(command, meta)).map(drop)
+    }
+
+    /// A replica undoes its last command, or with `redo` redoes the last one it undid: a new
+    /// command, tied to the one it takes back. Returns its id if the replica took it in.
+    pub fn undo(&mut self, replica: usize, redo: bool) -> Result<Option<Uuid>, TestCaseError> {
+        let ties =
+            |replica: &Replica<D>| replica.pending().iter().filter(|p| p.tie.is_some()).count();
+        let before = ties(&self.replicas[replica]);
+        let run = |replica: &mut Replica<D>, meta: Meta| match redo {
+            true => replica.redo(meta),
+            false => replica.undo(meta),
+        };
+        let admitted = self.admit(replica, run)?;
+        if admitted.is_some() {
+            prop_assert_eq!(ties(&self.replicas[replica]), before + 1, "an undo or redo is tied");
+        }
+        Ok(admitted)
+    }
+
+    /// A replica runs what `run` does with a new command id; refused, it must leave the
+    /// replica as it was. Returns the id if the replica took the command in.
+    fn admit(
+        &mut self,
+        replica: usize,
+        run: impl FnOnce(&mut Replica<D>, Meta) -> Result<Vec<Envelope<D::Event>>, Rejection>,
+    ) -> Result<Option<Uuid>, TestCaseError> {
         let meta = self.next_meta(&actor(replica));
         let id = meta.command;
         let ids = self.ids();
         let replica_ = &mut self.replicas[replica];
         let before = Seen::of(replica_, &ids);
-        match replica_.execute(command, meta) {
+        match run(replica_, meta) {
             Ok(events) => {
                 prop_assert_eq!(replica_.status(&id), Some(Status::Pending));
                 let last = replica_.pending().last().map(|p| (p.meta.command, &p.events));
                 prop_assert_eq!(last, Some((id, &events)));
                 self.admitted.push((replica, id));
+                Ok(Some(id))
             }
             Err(_) => {
                 prop_assert_eq!(Seen::of(replica_, &ids), before, "a refused command left a trace");
                 prop_assert_eq!(replica_.status(&id), None);
                 self.refused.push((replica, id));
+                Ok(None)
             }
         }
-        Ok(())
     }
 
     /// A replica pushes its outbox: the server decides each command, decoded from the wire as
@@ -287,7 +327,18 @@ impl<D: Model> World<D> {
         lost: bool,
     ) -> Result<Vec<CommandResult<D::Event>>, TestCaseError> {
         let mut results = Vec::new();
+        let pending = self.replicas[replica].pending().to_vec();
         for request in self.replicas[replica].outbox() {
+            // An undo or a redo is sent only once the command it hangs on was recorded and
+            // has left the queue.
+            let tie = pending.iter().find(|p| p.meta.command == request.id).and_then(|p| p.tie);
+            if let Some(tie) = tie {
+                let follows = tie.follows();
+                let recorded =
+                    matches!(self.answers.get(&follows), Some(CommandResult::Accepted { .. }));
+                prop_assert!(recorded, "{} was sent before {} was recorded", request.id, follows);
+                prop_assert!(!pending.iter().any(|p| p.meta.command == follows));
+            }
             let command = D::Command::decode(&request.command_type, &request.data).map_err(fail)?;
             let meta = meta(request.id, actor(replica), self.tick());
             let result = self.log.submit(&command, &meta, request.expected.as_ref());
@@ -375,19 +426,26 @@ impl<D: Model> World<D> {
                             let rest = recorded.iter().filter(|e| !confirmed(replica_, e));
                             rest.cloned().collect()
                         }
+                        // An undo may have taken a new compensation.
                         None => fold
-                            .decide(&pending.command, &pending.meta)
+                            .decide(&still.command, &still.meta)
                             .map_err(|r| fail(format!("{id} was kept but no longer holds: {r}")))?,
                     };
                     fold.apply(&events);
                     kept.push(id);
                 }
                 None => {
-                    let decided = fold.decide(&pending.command, &pending.meta);
-                    let Err(rejection) = decided else {
-                        return Err(fail(format!("{id} left the queue but still holds")));
-                    };
                     let entry = rejected_entry(replica_, id)?;
+                    // An undo or a redo falls with the command it hangs on, for its reason.
+                    let follows = pending.tie.map(|tie| tie.follows());
+                    let fallen = replica_.rejected().iter().find(|r| Some(r.id) == follows);
+                    let rejection = match fallen {
+                        Some(fallen) => Rejection::new(&fallen.code, fallen.message.clone()),
+                        None => match fold.decide(&entry.command, &pending.meta) {
+                            Err(rejection) => rejection,
+                            Ok(_) => return Err(fail(format!("{id} left the queue but holds"))),
+                        },
+                    };
                     let reason = (&entry.code, &entry.message);
                     prop_assert_eq!(reason, (&rejection.code, &rejection.message));
                     refused.push(id);
@@ -424,13 +482,20 @@ impl<D: Model> World<D> {
         Ok(())
     }
 
-    /// Everyone pushes everything, then everyone pulls to the head.
+    /// Everyone pushes everything, then everyone pulls to the head, again while an undo
+    /// that waited for its command's events has yet to be sent.
     pub fn settle(&mut self) -> Outcome {
-        for replica in 0..self.replicas.len() {
-            self.push(replica, false)?;
-        }
-        for replica in 0..self.replicas.len() {
-            self.pull(replica, 0, usize::MAX)?;
+        let rounds = self.replicas.iter().map(|r| r.pending().len()).sum::<usize>() + 1;
+        for _ in 0..rounds {
+            for replica in 0..self.replicas.len() {
+                self.push(replica, false)?;
+            }
+            for replica in 0..self.replicas.len() {
+                self.pull(replica, 0, usize::MAX)?;
+            }
+            if self.replicas.iter().all(|r| r.outbox().is_empty()) {
+                break;
+            }
         }
         Ok(())
     }

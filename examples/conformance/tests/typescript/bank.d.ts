@@ -92,6 +92,7 @@ export type RejectionCode =
   | "invalid_owner"
   | "invalid_amount"
   | "insufficient_funds"
+  | "credit_line_changed"
   | "same_account"
   | "nonzero_balance"
   | "invalid_reference";
@@ -133,6 +134,11 @@ export interface ChangeCreditLine {
   account: string;
   /** Cents, 0 or more. */
   limit: number;
+  /**
+   * Only if the credit line is this now; refused with `credit_line_changed` otherwise. An
+   * undo sets the old limit back on this condition, so it never erases another change.
+   */
+  from?: number | null;
 }
 
 /** Move money between two accounts, atomically. */

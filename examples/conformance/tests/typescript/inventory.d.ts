@@ -63,6 +63,8 @@ export type RejectionCode =
   | "invalid_unit"
   | "invalid_site"
   | "invalid_quantity"
+  | "name_changed"
+  | "stock_changed"
   | "insufficient_stock";
 
 /** The domain's name. */
@@ -86,6 +88,11 @@ export interface RenameItem {
   item: string;
   /** Its new name: trimmed, 1-100 characters. */
   name: string;
+  /**
+   * Only if the item is called this now (trimmed); refused with `name_changed` otherwise.
+   * An undo sets the name back on this condition, so it never erases another rename.
+   */
+  from?: string | null;
 }
 
 /** Stock arrived at a site. */
@@ -118,6 +125,8 @@ export interface CountStock {
   site: string;
   /** How many units were counted: 0 or more. */
   counted: number;
+  /** Only if the site holds this many now; refused with `stock_changed` otherwise. */
+  from?: number | null;
 }
 
 /** Stop tracking an item; its history stays. */
