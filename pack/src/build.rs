@@ -48,8 +48,32 @@ pub fn pack(pack: &Pack) -> Result {
     let wasm = out.join(format!("{MODULE}_bg.wasm"));
     if pack.no_opt {
         println!("wasm-opt: skipped (--no-opt)");
-    } else {
-        shrink(&wasm)?;
+    } else if let Some(optimized) = optimize(&module)? {
+        // Given its glue too, and kept when smaller gzipped.
+        let candidate = out.join(".optimized");
+        bindgen(&optimized, &candidate)?;
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let (before, after) = (
+            gzipped(&read(&wasm)?),
+            gzipped(&read(&candidate.join(wasm.file_name().unwrap_or_default()))?),
+        );
+        let kept = after < before;
+        println!(
+            "wasm-opt {OPT_LEVEL}: {} -> {} gzipped, {}",
+            kb(before),
+            kb(after),
+            if kept { "kept" } else { "not kept" }
+        );
+        if kept {
+            for file in [format!("{MODULE}_bg.wasm"), format!("{MODULE}.js")] {
+                std::fs::rename(candidate.join(&file), out.join(&file))
+                    .map_err(|e| format!("cannot keep {file}: {e}"))?;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&candidate);
+        let _ = std::fs::remove_file(&optimized);
     }
     let declarations = typescript(&krate)?;
     package::write(&krate, &declarations, &out)?;
@@ -181,12 +205,17 @@ fn bindgen(module: &Path, out: &Path) -> Result {
     Ok(())
 }
 
-/// Runs `wasm-opt -Oz` on the module, and keeps its output when it is smaller gzipped (on a
-/// module LLVM already optimized for size, binaryen's rewrite can compress worse).
-fn shrink(module: &Path) -> Result {
+/// The `wasm-opt` level. It runs on the module as the compiler made it, before wasm-bindgen:
+/// run after, binaryen's passes can point wasm-bindgen's table export at the wrong table. On
+/// a module LLVM already optimized for size, `-O1` (which inlines less) compresses better
+/// than `-Oz`, which compresses worse than the input.
+const OPT_LEVEL: &str = "-O1";
+
+/// The module run through `wasm-opt`, or `None` when it is not on PATH.
+fn optimize(module: &Path) -> Result<Option<PathBuf>> {
     let optimized = module.with_extension("opt.wasm");
     let status = Command::new("wasm-opt")
-        .arg("-Oz")
+        .arg(OPT_LEVEL)
         // The features rustc enables for wasm32-unknown-unknown by default.
         .args([
             "--enable-bulk-memory",
@@ -196,7 +225,6 @@ fn shrink(module: &Path) -> Result {
             "--enable-reference-types",
             "--enable-multivalue",
         ])
-        .args(["--strip-debug", "--strip-producers"])
         .arg(module)
         .arg("-o")
         .arg(&optimized)
@@ -207,26 +235,12 @@ fn shrink(module: &Path) -> Result {
                 "wasm-opt: not found on PATH, so the module is left as the compiler made it \
                  (install binaryen for a smaller one)"
             );
-            return Ok(());
+            Ok(None)
         }
-        Err(e) => return Err(format!("cannot run wasm-opt: {e}")),
-        Ok(status) if !status.success() => return Err(format!("wasm-opt failed ({status})")),
-        Ok(_) => {}
+        Err(e) => Err(format!("cannot run wasm-opt: {e}")),
+        Ok(status) if !status.success() => Err(format!("wasm-opt {OPT_LEVEL} failed ({status})")),
+        Ok(_) => Ok(Some(optimized)),
     }
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    let (before, after) = (gzipped(&read(module)?), gzipped(&read(&optimized)?));
-    let kept = after < before;
-    println!(
-        "wasm-opt -Oz: {} -> {} gzipped, {}",
-        kb(before),
-        kb(after),
-        if kept { "kept" } else { "not kept" }
-    );
-    let outcome =
-        if kept { std::fs::rename(&optimized, module) } else { std::fs::remove_file(&optimized) };
-    outcome.map_err(|e| format!("cannot replace {}: {e}", module.display()))
 }
 
 /// The domain's TypeScript declarations, written by the `annals_typescript` test that

@@ -49,14 +49,53 @@ const LOADED: &[&str] = &["browser.js", "replica.js", "sync.js", "tabs.js", "err
 /// Writes everything but the module and its glue (already in `out`) into the package.
 pub fn write(krate: &Crate, declarations: &str, out: &Path) -> Result {
     for (file, text) in RUNTIME {
-        write_file(&out.join(file), text)?;
+        let text = if file.ends_with(".js") { without_comments(text) } else { (*text).to_owned() };
+        write_file(&out.join(file), &text)?;
     }
+    // wasm-bindgen's glue carries the Rust docs of the exported methods as JSDoc.
+    let glue = out.join(format!("{MODULE}.js"));
+    let text = std::fs::read_to_string(&glue)
+        .map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
+    write_file(&glue, &without_comments(&text))?;
     let domain = domain_name(declarations)?;
     write_file(&out.join(format!("{MODULE}.d.ts")), declarations)?;
     write_file(&out.join("index.d.ts"), &index_types(declarations))?;
     write_file(&out.join("package.json"), &package_json(krate))?;
     let readme = README.replace("{{package}}", &krate.npm_name).replace("{{domain}}", &domain);
     write_file(&out.join("README.md"), &readme)
+}
+
+/// JavaScript without its comment lines (lines that are a `//` comment, and `/* ... */`
+/// blocks that begin a line and end one), blank lines and indentation. Every app downloads the
+/// package's JavaScript; the comments and the layout are for readers of annals' sources
+/// (`wasm/js`), where they stay. Only whole lines and leading spaces go, and every line break
+/// stays, so the code means what it meant. Indentation is kept when a line could be inside a
+/// multi-line template literal or a string continued with `\`.
+fn without_comments(text: &str) -> String {
+    let multiline = text
+        .lines()
+        .any(|line| line.matches('`').count() % 2 == 1 || line.trim_end().ends_with('\\'));
+    let mut out = String::with_capacity(text.len());
+    let mut in_block = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if in_block {
+            in_block = !trimmed.contains("*/");
+            continue;
+        }
+        if trimmed.starts_with("//") || (trimmed.is_empty() && !multiline) {
+            continue;
+        }
+        if trimmed.starts_with("/*") {
+            in_block = !trimmed.contains("*/");
+            if trimmed.trim_end().ends_with("*/") || in_block {
+                continue;
+            }
+        }
+        out.push_str(if multiline { line } else { trimmed });
+        out.push('\n');
+    }
+    out
 }
 
 /// What a browser app loads of the JavaScript, gzipped file by file as servers send them.
@@ -200,4 +239,35 @@ fn package_json(krate: &Crate) -> String {
 
 fn write_file(path: &Path, text: &str) -> Result {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_comments;
+
+    #[test]
+    fn comment_lines_go_and_code_stays() {
+        let text = "// a note\nconst a = 1; // kept, on a line of code\n  /**\n   * docs\n   */\n\nif (a) {\n  f(/* inline */ 2);\n}\n/* one line */\nconst url = \"http://x\";\n";
+        assert_eq!(
+            without_comments(text),
+            "const a = 1; // kept, on a line of code\nif (a) {\nf(/* inline */ 2);\n}\nconst url = \"http://x\";\n"
+        );
+        let template = "const t = `a\n  b`;\n// note\n";
+        assert_eq!(without_comments(template), "const t = `a\n  b`;\n");
+    }
+
+    #[test]
+    fn the_runtime_loses_only_comments() {
+        for (file, text) in super::RUNTIME.iter().filter(|(f, _)| f.ends_with(".js")) {
+            let code = |t: &str| -> Vec<String> {
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('*'))
+                    .filter(|l| !l.starts_with("/*"))
+                    .map(str::to_owned)
+                    .collect()
+            };
+            assert_eq!(code(&without_comments(text)), code(text), "{file}");
+        }
+    }
 }

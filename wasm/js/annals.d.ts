@@ -171,7 +171,7 @@ export interface Change {
 }
 
 export interface OpenWarning {
-  code: "corrupt_entry" | "state_rebuilt" | "storage_full";
+  code: "corrupt_entry" | "state_rebuilt" | "storage_full" | "rejected_dropped" | "confirmed_unsaved";
   message: string;
   /** For `corrupt_entry`, the key the unreadable entry was moved to. */
   key?: string;

@@ -4,11 +4,11 @@
 
 import { AnnalsError } from "./errors.js";
 import { Sync } from "./sync.js";
-import { Tabs } from "./tabs.js";
+import { Tabs, claimWriter, gone } from "./tabs.js";
 
 // `domain` is the wasm-bindgen glue of the package's module, initialized by the entry point:
 // its `open` opens a WebAssembly `Replica` of the package's domain.
-export function openReplica(options, domain) {
+export async function openReplica(options, domain) {
   const { storage = "memory", server, actor, key } = options ?? {};
   if (key !== undefined && typeof key !== "string") {
     throw new AnnalsError("invalid_option", "key must be a string.");
@@ -26,8 +26,16 @@ export function openReplica(options, domain) {
   if (heartbeat !== undefined && !(Number.isFinite(heartbeat) && heartbeat > 0)) {
     throw new AnnalsError("invalid_option", "server.heartbeat must be milliseconds, over 0.");
   }
-  const core = domain.open(storage, key, actor ?? undefined);
-  return new Replica(core, { storage, server });
+  // The writer's lock is held before its entry is first written (see tabs.js).
+  const claim = storage === "local" ? await claimWriter() : null;
+  let core;
+  try {
+    core = domain.open(storage, key, claim?.writer, actor ?? undefined);
+  } catch (error) {
+    claim?.release();
+    throw error;
+  }
+  return new Replica(core, { storage, server, release: claim?.release });
 }
 
 class Replica {
@@ -38,13 +46,17 @@ class Replica {
   #tabs = null;
   #sync = null;
   #closed = false;
+  #release;
+  #retiring = false;
 
-  constructor(core, { storage, server }) {
+  constructor(core, { storage, server, release }) {
     this.#core = core;
+    this.#release = release;
     this.domain = core.domain();
     this.key = core.key();
     if (storage === "local") {
       this.#tabs = new Tabs(this.key, () => this.#refresh());
+      this.#retireGone();
     }
     if (server) {
       this.#sync = new Sync(server, {
@@ -205,6 +217,7 @@ class Replica {
     this.#tabs?.close();
     this.#listeners.clear();
     this.#core.free();
+    this.#release?.();
     // What waits for a command to settle learns that it never will here.
     for (const check of [...this.#waiting]) check();
   }
@@ -245,6 +258,27 @@ class Replica {
     if (changed) {
       this.#emit({ source: "remote", accepted: [], rejected: [] });
       this.#sync?.kick();
+    }
+    this.#retireGone();
+  }
+
+  // Takes in and removes the entries of writers whose tabs are gone.
+  async #retireGone() {
+    if (this.#retiring || this.#closed) return;
+    this.#retiring = true;
+    try {
+      for (const writer of await gone(JSON.parse(this.#core.writers()))) {
+        if (this.#closed) return;
+        if (this.#core.retire(writer)) {
+          this.#tabs?.announce();
+          this.#emit({ source: "remote", accepted: [], rejected: [] });
+          this.#sync?.kick();
+        }
+      }
+    } catch (error) {
+      if (!this.#closed) this.#emit({ source: "status", error });
+    } finally {
+      this.#retiring = false;
     }
   }
 

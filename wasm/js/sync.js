@@ -8,6 +8,9 @@
 
 import { AnnalsError, isAnnalsError } from "./errors.js";
 
+// An empty push.
+const NOTHING = '{"commands":[]}';
+
 const PAGE = 1000;
 const FIRST_DELAY = 500;
 const MAX_DELAY = 30_000;
@@ -38,8 +41,9 @@ export class Sync {
     return { ...this.#state };
   }
 
-  // One full round: push every pending command, then pull up to the server's head. Calls
-  // made while one runs share it, and it runs once more after.
+  // One full round: push every pending command, then pull up to the server's head; again when
+  // the pull let through commands that had to wait (an undo waits until its command is in
+  // the log). Calls made while one runs share it, and it runs once more after.
   run() {
     if (this.#running) {
       this.#again = true;
@@ -51,7 +55,9 @@ export class Sync {
           this.#again = false;
           this.#set({ syncing: true });
           await this.#push();
+          const waiting = this.#host.outbox();
           await this.#pull();
+          if (waiting !== NOTHING && this.#host.outbox() !== waiting) this.#again = true;
         } while (this.#again);
         this.#set({ online: true, syncing: false, lastSync: Date.now(), error: null });
       } catch (error) {
@@ -107,7 +113,7 @@ export class Sync {
   async #push() {
     for (;;) {
       const outbox = this.#host.outbox();
-      if (outbox === '{"commands":[]}') return;
+      if (outbox === NOTHING) return;
       const response = await this.#request("/v1/commands", {
         method: "POST",
         body: outbox,

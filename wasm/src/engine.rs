@@ -12,8 +12,28 @@ use std::collections::HashSet;
 
 use crate::error::AnnalsError;
 
-/// The version of the stored entry's layout (`{rev, format, domain, saved}`).
+/// The version of the stored entry's layout (`{rev, format, domain, saved, dismissed}`).
 pub const FORMAT: u32 = 1;
+
+/// The parts of a replica stored apart (see `storage`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// What one tab holds of its own: pending and rejected commands, undo and redo; the
+    /// confirmed state left empty at position 0.
+    Commands,
+    /// The confirmed state, from the server, without commands: one copy for every tab.
+    Confirmed,
+}
+
+/// What a merge did.
+pub struct Merged {
+    /// Whether this replica changed: a new position, or commands it did not hold.
+    pub changed: bool,
+    /// Whether the result's confirmed state was made by other rules, to be pulled again.
+    pub stale: bool,
+    /// The confirmed position of the saved replica taken in.
+    pub position: u64,
+}
 
 /// A replica of some domain, driven through JSON text.
 pub trait Engine {
@@ -50,18 +70,18 @@ pub trait Engine {
     fn receive(&mut self, events: &str) -> Result<String, AnnalsError>;
     /// The confirmed server position.
     fn position(&self) -> u64;
-    /// The stored entry: `{rev, format, domain, saved}`.
-    fn entry(&self, rev: &str) -> String;
-    /// Replaces this replica by a saved one; `true` when its confirmed state was stale.
-    fn restore(&mut self, saved: &str) -> Result<bool, AnnalsError>;
-    /// Becomes the union of this replica and a saved one (see [`merge`]); `true` when the
-    /// result holds something the saved one lacks, so it must be written back.
-    fn merge(&mut self, saved: &str) -> Result<bool, AnnalsError>;
+    /// A stored entry, `{rev, format, domain, saved, dismissed}`, of one part of the replica.
+    fn entry(&self, rev: &str, dismissed: &[Uuid], part: Part) -> String;
+    /// Becomes the union of this replica and a saved one (see [`merge`]), keeping its own
+    /// undo and redo, or taking the saved one's when `adopt_undo` and it has none (a reloaded
+    /// tab taking over what its previous page could undo).
+    fn merge(&mut self, saved: &str, adopt_undo: bool) -> Result<Merged, AnnalsError>;
     /// Empties this replica.
     fn reset(&mut self);
     /// Frees storage, one more `step` each time: first the recent history, then the older
-    /// half of the rejected commands. `false` when there is nothing left to drop.
-    fn compact(&mut self, step: usize) -> bool;
+    /// half of the rejected commands. How many rejected commands it dropped; `None` when there
+    /// is nothing left to drop.
+    fn compact(&mut self, step: usize) -> Option<usize>;
 }
 
 /// A command as JavaScript hands it over: `{type, data, id?}`; `data` stays text until the
@@ -286,54 +306,77 @@ impl<D: Domain> Engine for Replica<D> {
         Replica::position(self)
     }
 
-    fn entry(&self, rev: &str) -> String {
+    fn entry(&self, rev: &str, dismissed: &[Uuid], part: Part) -> String {
+        let mut saved = self.save();
+        match part {
+            Part::Commands => {
+                saved.position = 0;
+                saved.streams.clear();
+                saved.history.clear();
+                for view in &mut saved.views {
+                    view.rows.clear();
+                }
+            }
+            Part::Confirmed => {
+                saved.pending.clear();
+                saved.rejected.clear();
+                saved.take_undo();
+            }
+        }
         object(|w| {
             w.field("rev", rev);
             w.field("format", &FORMAT);
             w.field("domain", D::NAME);
-            w.field("saved", &self.save());
+            w.field("saved", &saved);
+            w.field("dismissed", dismissed);
         })
     }
 
-    fn restore(&mut self, saved: &str) -> Result<bool, AnnalsError> {
-        let saved = decode_saved::<D>(saved)?;
-        let (replica, stale) = Replica::restore(saved);
-        *self = replica;
-        Ok(stale)
-    }
-
-    fn merge(&mut self, saved: &str) -> Result<bool, AnnalsError> {
-        let stored = decode_saved::<D>(saved)?;
-        let ours = self.save();
-        let (merged, write_back) = if ours.position > stored.position {
-            (merge(ours, stored).0, true)
+    fn merge(&mut self, saved: &str, adopt_undo: bool) -> Result<Merged, AnnalsError> {
+        let mut stored = decode_saved::<D>(saved)?;
+        let position = stored.position;
+        let mut ours = self.save();
+        let before = (ours.position, commands_of(&ours));
+        let (mine, theirs) = (ours.take_undo(), stored.take_undo());
+        let stacks = if adopt_undo && mine.is_empty() { theirs } else { mine };
+        let mut merged = if ours.position > stored.position {
+            merge(ours, stored).0
         } else {
-            merge(stored, ours)
+            merge(stored, ours).0
         };
-        *self = Replica::restore(merged).0;
-        Ok(write_back)
+        merged.put_undo(stacks);
+        let changed = before != (merged.position, commands_of(&merged));
+        let (replica, stale) = Replica::restore(merged);
+        *self = replica;
+        Ok(Merged { changed, stale, position })
     }
 
     fn reset(&mut self) {
         *self = Replica::new();
     }
 
-    fn compact(&mut self, step: usize) -> bool {
+    fn compact(&mut self, step: usize) -> Option<usize> {
         if step == 0 {
             self.set_history_limit(0);
-            return true;
+            return Some(0);
         }
         let rejected = Replica::rejected(self);
         if rejected.is_empty() {
-            return false;
+            return None;
         }
         let older: Vec<Uuid> =
             rejected.iter().take(rejected.len().div_ceil(2)).map(|r| r.id).collect();
         for id in &older {
             Replica::dismiss(self, id);
         }
-        true
+        Some(older.len())
     }
+}
+
+/// The ids of a saved replica's pending and rejected commands, in order.
+fn commands_of<D: Domain>(saved: &Saved<D>) -> (Vec<Uuid>, Vec<Uuid>) {
+    let pending = saved.pending.iter().map(|p| p.meta.command).collect();
+    (pending, saved.rejected.iter().map(|r| r.id).collect())
 }
 
 fn decode_saved<D: Domain>(saved: &str) -> Result<Saved<D>, AnnalsError> {
@@ -342,24 +385,27 @@ fn decode_saved<D: Domain>(saved: &str) -> Result<Saved<D>, AnnalsError> {
     })
 }
 
-/// The union of two saved replicas of one key, written by two tabs (or two replicas in one
-/// page) that raced: `base`'s confirmed state, plus every pending command of `other` that
-/// `base` does not know — a command is never lost, and never doubled since ids are kept. A
-/// command `other` saw rejected (by the server or a rebase) is rejected in the result too.
-/// Rejected commands `base` lacks stay out: `base` may have dismissed them. The flag says
-/// whether the result differs from `base` in its commands.
+/// The union of two saved replicas of one key (two tabs' entries, or a tab's and the
+/// confirmed one): `base`'s confirmed state, plus every command of `other` that `base` does
+/// not know, pending or rejected: a command is never lost, and never doubled since ids are
+/// kept. A command `other` saw rejected (by the server or a rebase) is rejected in the result
+/// too. Dismissed commands are forgotten by the caller after the merge (`Entry::dismissed`).
+/// The flag says whether the result differs from `base` in its commands.
 pub fn merge<D: Domain>(mut base: Saved<D>, other: Saved<D>) -> (Saved<D>, bool) {
     let mut changed = false;
+    let mut known: HashSet<Uuid> = base.pending.iter().map(|p| p.meta.command).collect();
+    known.extend(base.rejected.iter().map(|r| r.id));
+    known.extend(base.accepted.iter().copied());
     for rejected in other.rejected {
         if let Some(index) = base.pending.iter().position(|p| p.meta.command == rejected.id) {
             base.pending.remove(index);
             base.rejected.push(rejected);
             changed = true;
+        } else if known.insert(rejected.id) {
+            base.rejected.push(rejected);
+            changed = true;
         }
     }
-    let mut known: HashSet<Uuid> = base.pending.iter().map(|p| p.meta.command).collect();
-    known.extend(base.rejected.iter().map(|r| r.id));
-    known.extend(base.accepted.iter().copied());
     for pending in other.pending {
         let id = pending.meta.command;
         if known.insert(id) {

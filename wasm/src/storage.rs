@@ -1,11 +1,20 @@
-//! Where a replica is kept: localStorage (through gloo-storage) under one key, or nowhere
-//! ("memory", for Node and tests).
+//! Where a replica is kept: localStorage (through gloo-storage), or nowhere ("memory", for
+//! Node and tests).
 //!
-//! The entry under the key is `{rev, format, domain, saved}`: `rev` changes on every write, and
-//! comes first so a replica can tell from the text's start whether another tab (or another
-//! replica in the same page) wrote since it last looked. An entry that cannot be read is moved
-//! aside to `<key>/quarantine/<timestamp>`, never deleted.
+//! Each replica writes its commands (pending, rejected, undo) in an entry of its own,
+//! `<key>/tab/<writer>`, and no other's: no such entry is ever written by two tabs, so no
+//! write can overwrite another's commands from an out-of-date read (localStorage has no
+//! transactions, and a tab may see another's writes late). The confirmed state, which comes
+//! from the server and can be pulled again, is stored once for all tabs in `<key>/confirmed`,
+//! written by whichever tab has it at a further position. A replica reads every entry under
+//! the key and keeps the union of them (`engine::merge`); it removes the entry of a writer
+//! that is gone (`retire`) only after storing what it held in its own.
+//! An entry is `{rev, format, domain, saved, dismissed}`, `rev` changing on every write. An entry that
+//! cannot be read is moved aside to `<key>/quarantine/<timestamp>`, never deleted. Entries
+//! stored by earlier versions under `<key>` itself are read the same way and removed once
+//! taken in.
 
+use annals_core::Uuid;
 use annals_core::json::{self, RawJson};
 use gloo_storage::{LocalStorage, Storage};
 use js_sys::Reflect;
@@ -25,12 +34,17 @@ pub enum Store {
     Local(Local),
 }
 
-/// A localStorage key and what this replica last read or wrote there.
+/// A localStorage key, this replica's entry under it, and what it has read of the others.
 pub struct Local {
     /// The key.
     pub key: String,
-    /// The `rev` of the entry this replica holds, if it read or wrote one.
-    pub rev: Option<String>,
+    /// This replica's own id: its entry is `<key>/tab/<writer>`.
+    pub writer: String,
+    /// The `rev` of each other entry as last taken in, by its storage key (a few tabs: a
+    /// list costs less code in the module than a map).
+    pub seen: Vec<(String, String)>,
+    /// The position of the stored confirmed state, as last read or written.
+    pub confirmed: u64,
 }
 
 /// Why a write did not happen.
@@ -51,9 +65,12 @@ pub struct Entry {
     pub domain: String,
     /// The saved replica.
     pub saved: RawJson,
+    /// Rejected commands its writer dismissed lately: the others forget them too (a union of
+    /// saved replicas cannot tell a dismissed command from one not seen yet).
+    pub dismissed: Vec<Uuid>,
 }
 
-annals_core::json_struct!(Entry { rev, format = 0, domain, saved });
+annals_core::json_struct!(Entry { rev, format = 0, domain, saved, dismissed = Vec::new() });
 
 impl Entry {
     /// Reads an entry's text.
@@ -65,8 +82,9 @@ impl Entry {
 }
 
 impl Store {
-    /// The store named `storage` (`local` or `memory`) for `key`.
-    pub fn open(storage: &str, key: &str) -> Result<Store, AnnalsError> {
+    /// The store named `storage` (`local` or `memory`) for `key`, this replica writing as
+    /// `writer`.
+    pub fn open(storage: &str, key: &str, writer: &str) -> Result<Store, AnnalsError> {
         match storage {
             "memory" => Ok(Store::Memory),
             "local" => {
@@ -77,7 +95,9 @@ impl Store {
                     ));
                 }
                 local_storage_available()?;
-                Ok(Store::Local(Local { key: key.to_owned(), rev: None }))
+                let writer = writer.to_owned();
+                let seen = Vec::new();
+                Ok(Store::Local(Local { key: key.to_owned(), writer, seen, confirmed: 0 }))
             }
             other => Err(AnnalsError::new(
                 "invalid_option",
@@ -88,30 +108,88 @@ impl Store {
 }
 
 impl Local {
-    /// The entry's text, if there is one.
-    pub fn read(&self) -> Result<Option<String>, AnnalsError> {
-        LocalStorage::raw().get_item(&self.key).map_err(|error| failed("read", &error))
+    /// The storage key of this replica's own entry.
+    pub fn own_key(&self) -> String {
+        format!("{}/tab/{}", self.key, self.writer)
     }
 
-    /// Whether `text` is the entry this replica last read or wrote.
-    pub fn is_current(&self, text: Option<&str>) -> bool {
-        match (&self.rev, text) {
-            (None, None) => true,
-            (Some(rev), Some(text)) => {
-                text.get(..rev.len() + 9) == Some(&format!("{{\"rev\":\"{rev}\""))
+    /// The storage key of the confirmed state.
+    pub fn confirmed_key(&self) -> String {
+        format!("{}/confirmed", self.key)
+    }
+
+    /// The storage key of a writer's entry.
+    pub fn key_of(&self, writer: &str) -> String {
+        format!("{}/tab/{writer}", self.key)
+    }
+
+    /// The writers of the other entries under the key.
+    pub fn writers(&self) -> Vec<String> {
+        let prefix = format!("{}/tab/", self.key);
+        stored_keys()
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
+            .filter(|writer| *writer != self.writer && !writer.contains('/'))
+            .collect()
+    }
+
+    /// The other entries (storage key and text), the earlier versions' `<key>` included.
+    pub fn others(&self) -> Result<Vec<(String, String)>, AnnalsError> {
+        let mut keys = vec![self.confirmed_key()];
+        keys.extend(self.writers().iter().map(|w| self.key_of(w)));
+        keys.push(self.key.clone());
+        let mut entries = Vec::new();
+        for key in keys {
+            if let Some(text) = read(&key)? {
+                entries.push((key, text));
             }
-            _ => false,
         }
+        Ok(entries)
     }
 
-    /// Writes the entry.
+    /// The text of the entry under `key`, if there is one.
+    pub fn read(&self, key: &str) -> Result<Option<String>, AnnalsError> {
+        read(key)
+    }
+
+    /// Whether the entry under `key` is the text last taken in.
+    pub fn is_seen(&self, key: &str, text: &str) -> bool {
+        self.seen
+            .iter()
+            .find(|(seen, _)| seen == key)
+            .is_some_and(|(_, rev)| text.get(..rev.len() + 9) == Some(&rev_prefix(rev)))
+    }
+
+    /// Notes that the entry under `key`, written with `rev`, was taken in.
+    pub fn see(&mut self, key: &str, rev: &str) {
+        self.seen.retain(|(seen, _)| seen != key);
+        self.seen.push((key.to_owned(), rev.to_owned()));
+    }
+
+    /// Writes this replica's own entry.
     pub fn write(&self, text: &str) -> Result<(), WriteError> {
-        write(&self.key, text)
+        write(&self.own_key(), text)
     }
 
-    /// Moves an unreadable entry to `<key>/quarantine/<at>` and removes it from the key.
-    /// Returns the quarantine key. When even that does not fit, the entry stays where it is.
-    pub fn quarantine(&self, text: &str, at: i64) -> Result<String, AnnalsError> {
+    /// Writes the confirmed state.
+    pub fn write_confirmed(&self, text: &str) -> Result<(), WriteError> {
+        write(&self.confirmed_key(), text)
+    }
+
+    /// This replica's own entry, if it wrote one.
+    pub fn read_own(&self) -> Result<Option<String>, AnnalsError> {
+        read(&self.own_key())
+    }
+
+    /// Removes another entry, once what it held is in this replica's own.
+    pub fn remove(&mut self, key: &str) {
+        let _ = LocalStorage::raw().remove_item(key);
+        self.seen.retain(|(seen, _)| seen != key);
+    }
+
+    /// Moves an unreadable entry from `key` to `<key>/quarantine/<at>`. Returns the quarantine
+    /// key. When even that does not fit, the entry stays where it is.
+    pub fn quarantine(&mut self, key: &str, text: &str, at: i64) -> Result<String, AnnalsError> {
         let storage = LocalStorage::raw();
         let mut target = format!("{}/quarantine/{at}", self.key);
         let mut n = 1;
@@ -123,28 +201,43 @@ impl Local {
             Ok(()) => Ok(()),
             Err(WriteError::Full) => {
                 // Make room by taking the entry out first; put it back if it still fails.
-                let _ = storage.remove_item(&self.key);
+                let _ = storage.remove_item(key);
                 write(&target, text).map_err(|_| {
-                    let _ = write(&self.key, text);
+                    let _ = write(key, text);
                 })
             }
             Err(WriteError::Failed(_)) => Err(()),
         };
         match moved {
             Ok(()) => {
-                let _ = storage.remove_item(&self.key);
+                self.remove(key);
                 Ok(target)
             }
             Err(()) => Err(AnnalsError::new(
                 "storage_full",
                 format!(
-                    "The entry under \"{}\" cannot be read, and there is no room to move it aside \
-                     to \"{target}\"; free some storage and open it again.",
-                    self.key
+                    "The entry under \"{key}\" cannot be read, and there is no room to move it \
+                     aside to \"{target}\"; free some storage and open it again."
                 ),
             )),
         }
     }
+}
+
+/// How an entry written with `rev` starts.
+fn rev_prefix(rev: &str) -> String {
+    format!("{{\"rev\":\"{rev}\"")
+}
+
+/// Every key in localStorage.
+fn stored_keys() -> Vec<String> {
+    let storage = LocalStorage::raw();
+    let length = storage.length().unwrap_or(0);
+    (0..length).filter_map(|i| storage.key(i).ok().flatten()).collect()
+}
+
+fn read(key: &str) -> Result<Option<String>, AnnalsError> {
+    LocalStorage::raw().get_item(key).map_err(|error| failed("read", &error))
 }
 
 fn write(key: &str, text: &str) -> Result<(), WriteError> {

@@ -59,8 +59,12 @@ export class App implements Context {
 
   select(item: Uuid | null) {
     this.#selected = item;
-    if (item) localStorage.setItem(SELECTED_KEY, item);
-    else localStorage.removeItem(SELECTED_KEY);
+    try {
+      if (item) localStorage.setItem(SELECTED_KEY, item);
+      else localStorage.removeItem(SELECTED_KEY);
+    } catch {
+      // A full storage: the selection is only remembered for this visit.
+    }
     this.render();
   }
 

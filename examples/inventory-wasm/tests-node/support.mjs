@@ -3,11 +3,12 @@
 // and small helpers.
 
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -38,6 +39,32 @@ export async function installPackage(dir, ...domains) {
   await run("npm", ["install", "--no-audit", "--no-fund", "--no-save", ...tarballs], { cwd: dir });
   await writeFile(join(dir, "reexport.js"), `export * from "annals-${domains[0]}";\n`);
   return import(pathToFileURL(join(dir, "reexport.js")).href);
+}
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+
+/**
+ * A page of `index.html` and `main.js` in `dir` (where the package is installed), built by
+ * Vite and served on a free loopback port: `{ site, url }`, `site.close()` to stop it.
+ */
+export async function buildSite(dir, { page, main }) {
+  const vite = fileURLToPath(new URL("./node_modules/vite/bin/vite.js", import.meta.url));
+  await writeFile(join(dir, "index.html"), page);
+  await writeFile(join(dir, "main.js"), main);
+  await run(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: dir });
+  const dist = join(dir, "dist");
+  const site = createHttpServer(async (request, response) => {
+    const path = normalize(new URL(request.url, "http://x").pathname).replace(/^\/+/, "");
+    try {
+      const body = await readFile(join(dist, path || "index.html"));
+      response.writeHead(200, { "content-type": TYPES[extname(path) || ".html"] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => site.listen(0, "127.0.0.1", resolve));
+  return { site, url: `http://127.0.0.1:${site.address().port}` };
 }
 
 export async function freePort() {

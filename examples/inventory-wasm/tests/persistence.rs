@@ -5,7 +5,9 @@
 
 mod common;
 
+use annals_wasm::Replica;
 use common::*;
+use gloo_storage::{LocalStorage, Storage};
 use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -81,32 +83,65 @@ fn a_rejected_command_is_thrown_with_its_code_and_not_stored() {
     assert_eq!(pending_ids(&replica).len(), 1);
 }
 
+/// A page reloaded is a new replica; once it retires the entry of the page it replaces (the
+/// package does when that page's lock is gone), it can undo what that page did.
+fn reopen(key: &str, gone: &Replica) -> Replica {
+    let mut replica = open(key);
+    replica.retire(&gone.writer().expect("writer")).expect("retire");
+    replica
+}
+
 #[wasm_bindgen_test]
-fn undo_and_redo_survive_a_reopen() {
+fn undo_and_redo_survive_a_reload() {
     let key = fresh_key("undo");
     let rice = item(4);
-    {
-        let mut replica = open(&key);
-        replica.execute(&add_item(&rice, "Rice")).expect("add");
-        replica.execute(&receive(&rice, "north", 5)).expect("receive");
-    }
-    let mut replica = open(&key);
+    let mut first = open(&key);
+    first.execute(&add_item(&rice, "Rice")).expect("add");
+    first.execute(&receive(&rice, "north", 5)).expect("receive");
+    let mut replica = reopen(&key, &first);
     replica.undo().expect("undo the receipt");
     assert_eq!(total(&replica, &rice), 0);
-    let mut replica = open(&key);
+    let mut replica = reopen(&key, &replica);
     replica.redo().expect("redo it");
     assert_eq!(total(&replica, &rice), 5);
     assert_eq!(pending_ids(&open(&key)).len(), 4, "undo and redo are new commands");
 }
 
 #[wasm_bindgen_test]
-fn another_domain_under_the_key_is_left_alone() {
+fn undo_in_one_tab_never_undoes_another_tabs_command() {
+    let key = fresh_key("undo-tabs");
+    let rice = item(7);
+    let mut a = open(&key);
+    let mut b = open(&key);
+    a.execute(&add_item(&rice, "Rice")).expect("add");
+    a.execute(&receive(&rice, "north", 1)).expect("a receives 1");
+    b.execute(&receive(&rice, "north", 2)).expect("b receives 2");
+    a.refresh().expect("a takes in b's command");
+    let undone = parse(&a.undo().expect("a undoes its own"));
+    assert_eq!(undone["events"][0]["type"], "StockConsumed");
+    assert_eq!(undone["events"][0]["data"]["qty"], 1, "a's receipt of 1, not b's of 2");
+    assert_eq!(total(&a, &rice), 2);
+    let undone = parse(&b.undo().expect("b undoes its own receipt"));
+    assert_eq!(undone["events"][0]["data"]["qty"], 2);
+}
+
+#[wasm_bindgen_test]
+fn another_domain_under_the_key_is_moved_aside_not_a_lock_out() {
     let key = fresh_key("domains");
     let mut replica = open(&key);
     replica.execute(&add_item(&item(5), "Rice")).expect("add");
-    let error = annals_wasm::Replica::open::<annals_bank::Bank>("local", Some(key.clone()), None)
-        .err()
-        .expect("refused");
-    assert_eq!(code(&error), "wrong_domain");
-    assert_eq!(pending_ids(&open(&key)).len(), 1);
+    let stored = entry_key(&key, &replica);
+    let text = LocalStorage::raw().get_item(&stored).ok().flatten().expect("stored");
+    drop(replica);
+    let bank =
+        annals_wasm::Replica::open::<annals_bank::Bank>("local", Some(key.clone()), None, None)
+            .expect("opens");
+    let warnings = parse(&bank.open_warnings());
+    assert_eq!(warnings[0]["code"], "corrupt_entry", "{warnings}");
+    assert!(
+        warnings[0]["message"].as_str().unwrap_or_default().contains("holds a inventory replica")
+    );
+    let moved = warnings[0]["key"].as_str().expect("where it went");
+    assert_eq!(LocalStorage::raw().get_item(moved).ok().flatten(), Some(text), "kept as it was");
+    assert_eq!(LocalStorage::raw().get_item(&stored).ok().flatten(), None);
 }

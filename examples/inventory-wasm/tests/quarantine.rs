@@ -67,11 +67,12 @@ fn an_unknown_command_in_a_saved_queue_is_quarantined() {
 }
 
 #[wasm_bindgen_test]
-fn an_entry_spoiled_while_open_is_quarantined_on_the_next_write() {
+fn another_tab_entry_spoiled_while_open_is_quarantined_on_the_next_write() {
     let key = fresh_key("spoiled");
     let mut replica = open(&key);
     replica.execute(&add_item(&item(2), "Rice")).expect("add");
-    LocalStorage::raw().set_item(&key, "garbage").expect("spoil it");
+    let other = format!("{key}/tab/another");
+    LocalStorage::raw().set_item(&other, "garbage").expect("spoil it");
     replica.execute(&receive(&item(2), "north", 3)).expect("still works");
     assert_eq!(quarantined(&key).len(), 1);
     let reopened = open(&key);

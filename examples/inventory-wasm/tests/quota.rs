@@ -77,7 +77,8 @@ fn a_full_storage_refuses_the_command_and_loses_nothing() {
 
 /// Events as the server would send them: commands decided by a memory replica, numbered.
 fn server_events(commands: &[String]) -> Value {
-    let mut server = annals_wasm::Replica::open::<Inventory>("memory", None, None).expect("memory");
+    let mut server =
+        annals_wasm::Replica::open::<Inventory>("memory", None, None, None).expect("memory");
     let mut events = Vec::new();
     for command in commands {
         let outcome = parse(&server.execute(command).expect("decided"));
@@ -140,7 +141,40 @@ fn then_the_older_rejected_commands_go() {
         .collect();
     assert!(kept.len() < 6, "some were dropped");
     assert_eq!(kept, ids[6 - kept.len()..], "the newest are kept");
+    // The user is told.
+    let warnings = parse(&replica.open_warnings());
+    let told = warnings.as_array().and_then(|w| w.iter().find(|w| w["code"] == "rejected_dropped"));
+    let told = told.expect("a warning says refused commands were dropped");
+    let count = 6 - kept.len();
+    assert!(told["message"].as_str().unwrap_or_default().contains(&format!("the {count} oldest")));
     let reopened = open(&key);
     assert_eq!(pending_ids(&reopened).len(), 1);
     assert_eq!(parse(&reopened.rejected()).as_array().map(Vec::len), Some(kept.len()));
+}
+
+#[wasm_bindgen_test]
+fn a_sync_that_does_not_fit_says_what_happened() {
+    let key = fresh_key("sync-full");
+    let rice = item(4);
+    let mut replica = open(&key);
+    replica.execute(&add_item(&rice, "Rice")).expect("add");
+    let commands: Vec<String> = (0..40).map(|_| receive(&item(5), "north", 1)).collect();
+    let mut all = vec![add_item(&item(5), "Oats")];
+    all.extend(commands);
+    let _filler = Filler::fill("sync-full");
+
+    // What the server sends is applied even though it cannot be stored.
+    replica.receive(&server_events(&all).to_string()).expect("applied");
+    assert_eq!(total(&replica, &item(5)), 40);
+    let warnings = parse(&replica.open_warnings());
+    // `storage_full` when even the commands' entry could not be written, `confirmed_unsaved`
+    // when only the confirmed state could not.
+    let codes = ["storage_full", "confirmed_unsaved"];
+    let full = warnings
+        .as_array()
+        .and_then(|w| w.iter().find(|w| codes.contains(&w["code"].as_str().unwrap_or_default())));
+    let full = full.unwrap_or_else(|| panic!("a warning, among {warnings}"));
+    let message = full.get("message").and_then(Value::as_str).unwrap_or_default();
+    assert!(!message.contains("was not made"), "{message}");
+    assert!(message.contains("fetched again"), "{message}");
 }

@@ -1,5 +1,7 @@
 //! Two replicas on one storage key (two tabs of one app, or two in one page) never lose or
-//! double a command: each re-reads the entry before writing and merges pending commands by id.
+//! double a command: each writes only its own entry, takes in the others' before each change,
+//! and merges pending commands by id; a gone writer's entry is retired only once its commands
+//! are stored in another's.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -39,22 +41,41 @@ fn interleaved_commands_all_land_once() {
 }
 
 #[wasm_bindgen_test]
-fn a_command_overwritten_by_a_stale_tab_is_written_back() {
-    let key = fresh_key("race");
+fn no_entry_is_written_by_two_replicas() {
+    let key = fresh_key("owners");
     let rice = item(2);
     let mut a = open(&key);
     a.execute(&add_item(&rice, "Rice")).expect("add");
-    let stale = LocalStorage::raw().get_item(&key).ok().flatten().expect("stored");
     let mut b = open(&key);
+    let stale = LocalStorage::raw().get_item(&entry_key(&key, &a)).ok().flatten();
     let outcome = parse(&b.execute(&receive(&rice, "north", 5)).expect("b receives"));
-    // Another tab that read before b wrote now writes its older copy over b's.
-    LocalStorage::raw().set_item(&key, &stale).expect("overwrite");
-    // b hears of the write (the `storage` event) and puts its command back.
-    b.refresh().expect("refresh");
+    // a writes again from what it held: b's command is in b's entry, which a never writes.
+    a.execute(&consume(&rice, "north", 1)).expect("a sees b's stock, and uses one");
+    assert_ne!(entry_key(&key, &a), entry_key(&key, &b));
+    assert_ne!(LocalStorage::raw().get_item(&entry_key(&key, &a)).ok().flatten(), stale);
     let c = open(&key);
-    assert_eq!(pending_ids(&c).len(), 2);
-    assert_eq!(pending_ids(&c)[1], outcome["id"].as_str().unwrap_or_default());
-    assert_eq!(total(&c, &rice), 5);
+    assert_eq!(pending_ids(&c).len(), 3);
+    assert!(pending_ids(&c).contains(&outcome["id"].as_str().unwrap_or_default().to_owned()));
+    assert_eq!(total(&c, &rice), 4);
+}
+
+#[wasm_bindgen_test]
+fn a_gone_writer_is_retired_only_once_its_commands_are_stored_elsewhere() {
+    let key = fresh_key("retire");
+    let rice = item(6);
+    let mut a = open(&key);
+    a.execute(&add_item(&rice, "Rice")).expect("add");
+    a.execute(&receive(&rice, "north", 2)).expect("receive");
+    let gone = a.writer().expect("writer");
+    drop(a);
+    let mut b = open(&key);
+    assert_eq!(parse(&b.writers()), serde_json::json!([gone]));
+    assert!(!b.retire(&gone).expect("retire"), "b had taken a's commands in when it opened");
+    assert_eq!(parse(&b.writers()), serde_json::json!([]), "a's entry is gone");
+    let c = open(&key);
+    assert_eq!(pending_ids(&c).len(), 2, "a's commands are in b's entry");
+    assert_eq!(total(&c, &rice), 2);
+    assert!(!b.retire(&b.writer().expect("writer")).expect("its own"), "never its own entry");
 }
 
 #[wasm_bindgen_test]

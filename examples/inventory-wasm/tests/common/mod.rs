@@ -25,7 +25,7 @@ pub fn fresh_key(name: &str) -> String {
 }
 
 pub fn open(key: &str) -> Replica {
-    Replica::open::<Inventory>("local", Some(key.to_owned()), None)
+    Replica::open::<Inventory>("local", Some(key.to_owned()), None, None)
         .unwrap_or_else(|e| panic!("open: {}", code(&e)))
 }
 
@@ -158,4 +158,9 @@ impl Cases {
         }
         chars.into_iter().collect()
     }
+}
+
+/// The storage key of a replica's own entry.
+pub fn entry_key(key: &str, replica: &Replica) -> String {
+    format!("{key}/tab/{}", replica.writer().expect("a local replica has a writer"))
 }
