@@ -45,8 +45,8 @@ pub use event::{
 pub use kinds::{Kind, Kinds2, Kinds3, Kinds4};
 pub use log::MemoryLog;
 pub use replica::{
-    DEFAULT_HISTORY, Gap, Pending, Rebased, Rejected, Replica, Saved, SavedView, Status, Tie,
-    UndoStacks,
+    DEFAULT_HISTORY, Gap, Pending, Rebased, Rejected, Replica, Saved, SavedView, Stale, Status,
+    Tie, UndoStacks,
 };
 pub use small_map::SmallMap;
 pub use stream::{Restored, Snapshot, StreamState};

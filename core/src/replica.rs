@@ -777,29 +777,40 @@ impl<D: Domain> Replica<D> {
     }
 
     /// Restores a saved replica. When the saved confirmed state was made by other reducer or
-    /// view versions it is dropped (position 0, to be pulled again) while every pending and
-    /// rejected command is kept; the returned flag says so.
+    /// view versions, or cannot be read, it is dropped (position 0, to be pulled again) while
+    /// every pending and rejected command is kept; the returned flag says so.
     pub fn restore(saved: Saved<D>) -> (Self, bool) {
+        let (replica, stale) = Self::restore_explained(saved);
+        (replica, stale.is_some())
+    }
+
+    /// [`restore`](Replica::restore), saying why the confirmed state was dropped, if it was.
+    pub fn restore_explained(saved: Saved<D>) -> (Self, Option<Stale>) {
         let mut replica = Replica::<D>::default();
         let mut confirmed = Branch::<D>::default();
-        let mut current = saved.state_version == D::STATE_VERSION
-            && saved.views.len() == confirmed.views.names().len();
+        let mut stale = (saved.state_version != D::STATE_VERSION
+            || saved.views.len() != confirmed.views.names().len())
+        .then_some(Stale::OtherRules);
         for view in &saved.views {
             let Some(target) = confirmed.views.view_mut(&view.name) else {
-                current = false;
+                stale = Some(Stale::OtherRules);
                 break;
             };
             if target.version() != view.version {
-                current = false;
+                stale = Some(Stale::OtherRules);
                 break;
             }
             for (key, row) in &view.rows {
-                if target.load(key, row.get()).is_err() {
-                    current = false;
+                if let Err(error) = target.load(key, row.get()) {
+                    stale.get_or_insert_with(|| Stale::Unreadable {
+                        view: view.name.clone(),
+                        key: key.clone(),
+                        error: error.to_string(),
+                    });
                 }
             }
         }
-        if current {
+        if stale.is_none() {
             confirmed.streams = saved.streams;
             confirmed.views.set_position(saved.position);
             replica.confirmed = confirmed;
@@ -813,8 +824,24 @@ impl<D: Domain> Replica<D> {
         replica.undo = saved.undo;
         replica.redo = saved.redo;
         replica.rebase();
-        (replica, !current)
+        (replica, stale)
     }
+}
+
+/// Why [`Replica::restore_explained`] dropped a saved confirmed state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stale {
+    /// It was made by other reducers or view versions.
+    OtherRules,
+    /// A row of a view cannot be read.
+    Unreadable {
+        /// The view.
+        view: String,
+        /// The row's key.
+        key: String,
+        /// Why it cannot be read.
+        error: String,
+    },
 }
 
 /// A replica as it is persisted (e.g. in localStorage).

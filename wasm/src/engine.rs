@@ -6,7 +6,9 @@ use annals_core::json::{self, RawJson, ToJson, Writer};
 use annals_core::protocol::{
     Attached, CommandRequest, CommandResult, MAX_BATCH, PullResponse, PushRequest,
 };
-use annals_core::{CommandData, Domain, Envelope, Meta, Rebased, Replica, Saved, Status, Uuid};
+use annals_core::{
+    CommandData, Domain, Envelope, Meta, Rebased, Replica, Saved, Stale, Status, Uuid,
+};
 use annals_core::{EventData, json_struct};
 use std::collections::HashSet;
 
@@ -29,8 +31,8 @@ pub enum Part {
 pub struct Merged {
     /// Whether this replica changed: a new position, or commands it did not hold.
     pub changed: bool,
-    /// Whether the result's confirmed state was made by other rules, to be pulled again.
-    pub stale: bool,
+    /// Why the result's confirmed state was dropped, to be pulled again, if it was.
+    pub stale: Option<Stale>,
     /// The confirmed position of the saved replica taken in.
     pub position: u64,
 }
@@ -346,7 +348,7 @@ impl<D: Domain> Engine for Replica<D> {
         };
         merged.put_undo(stacks);
         let changed = before != (merged.position, commands_of(&merged));
-        let (replica, stale) = Replica::restore(merged);
+        let (replica, stale) = Replica::restore_explained(merged);
         *self = replica;
         Ok(Merged { changed, stale, position })
     }

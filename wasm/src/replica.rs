@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use annals_core::{Domain, Meta, Status, Uuid, json, json_struct};
+use annals_core::{Domain, Meta, Stale, Status, Uuid, json, json_struct};
 use wasm_bindgen::prelude::*;
 
 use crate::clock;
@@ -305,14 +305,19 @@ impl Replica {
                 for id in &self.dismissed {
                     merged.changed |= self.engine.dismiss(id);
                 }
-                if merged.stale {
-                    self.warn(
-                        "state_rebuilt",
-                        "The saved confirmed state was made by another version of the rules; it \
-                         is pulled again from the server. Pending and rejected commands were \
-                         kept.",
-                        None,
+                if let Some(stale) = &merged.stale {
+                    let why = match stale {
+                        Stale::OtherRules => "was made by another version of the rules".to_owned(),
+                        Stale::Unreadable { view, key, error } => format!(
+                            "could not be read (row \"{key}\" of the view {view}: {})",
+                            error.trim_end_matches('.')
+                        ),
+                    };
+                    let message = format!(
+                        "The saved confirmed state {why}; it is pulled again from the server. \
+                         Pending and rejected commands were kept."
                     );
+                    self.warn("state_rebuilt", &message, None);
                 }
                 Ok(merged.changed)
             }

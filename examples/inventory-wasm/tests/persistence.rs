@@ -145,3 +145,44 @@ fn another_domain_under_the_key_is_moved_aside_not_a_lock_out() {
     assert_eq!(LocalStorage::raw().get_item(moved).ok().flatten(), Some(text), "kept as it was");
     assert_eq!(LocalStorage::raw().get_item(&stored).ok().flatten(), None);
 }
+
+/// The stored confirmed state of one item, with `spoil` applied to its views' part.
+fn stored_with_spoiled_views(name: &str, spoil: impl Fn(&str) -> String) -> String {
+    let key = fresh_key(name);
+    let mut replica = open(&key);
+    let added = parse(&replica.execute(&add_item(&item(8), "Rice")).expect("add"));
+    let mut event = added["events"][0].clone();
+    event["position"] = json!(1);
+    replica.receive(&json!({"events": [event], "head": 1}).to_string()).expect("receive");
+    drop(replica);
+    let confirmed = format!("{key}/confirmed");
+    let text = LocalStorage::raw().get_item(&confirmed).ok().flatten().expect("stored");
+    let at = text.find("\"views\"").expect("views");
+    let spoiled = format!("{}{}", &text[..at], spoil(&text[at..]));
+    assert_ne!(spoiled, text);
+    LocalStorage::raw().set_item(&confirmed, &spoiled).expect("spoil");
+    key
+}
+
+#[wasm_bindgen_test]
+fn a_stored_state_that_cannot_be_read_is_reported_as_such() {
+    // A lone surrogate: not JSON annals reads. The entry is moved aside, saying why.
+    let key = stored_with_spoiled_views("surrogate", |v| v.replacen("\"Rice\"", "\"\\ud800\"", 1));
+    let warnings = parse(&open(&key).open_warnings());
+    let message = warnings[0]["message"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(warnings[0]["code"], "corrupt_entry", "{warnings}");
+    assert!(message.contains("surrogate"), "{message}");
+    assert!(!message.contains("another version"), "{message}");
+
+    // A row of the wrong shape: the confirmed state is pulled again, and the warning says why.
+    let key = stored_with_spoiled_views("wrong-row", |v| {
+        v.replacen("\"total\":0", "\"total\":\"none\"", 1)
+    });
+    let reopened = open(&key);
+    let warnings = parse(&reopened.open_warnings());
+    let message = warnings[0]["message"].as_str().unwrap_or_default();
+    assert_eq!(warnings[0]["code"], "state_rebuilt", "{warnings}");
+    assert!(message.contains("could not be read (row"), "{message}");
+    assert!(!message.contains("another version"), "{message}");
+    assert_eq!(reopened.position(), 0.0, "pulled again from the server");
+}
