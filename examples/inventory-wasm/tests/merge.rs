@@ -70,8 +70,11 @@ fn a_command_the_other_copy_saw_rejected_stays_rejected() {
     assert_eq!(merged.rejected[0].code, "item_exists");
 }
 
+/// A merge is a union: a rejected command one copy still holds comes back. Forgetting a
+/// dismissed one is the package's, which stores dismissed ids in each entry (the browser suite
+/// `persistence` shows a dismissal surviving a reopen over older entries).
 #[test]
-fn a_dismissed_rejection_is_not_brought_back() {
+fn a_rejection_one_copy_holds_is_kept_by_the_union() {
     let mut a = Replica::<Inventory>::new();
     a.execute(add(1), meta(id(100), "a", 0)).expect("add");
     let refused = annals_core::protocol::CommandResult::Rejected {
@@ -84,6 +87,7 @@ fn a_dismissed_rejection_is_not_brought_back() {
     a.dismiss(&id(100));
 
     let (merged, changed) = merge(a.save(), b.save());
-    assert!(!changed);
-    assert!(merged.rejected.is_empty() && merged.pending.is_empty());
+    assert!(changed);
+    assert_eq!(merged.rejected.iter().map(|r| r.id).collect::<Vec<_>>(), [id(100)]);
+    assert!(merged.pending.is_empty());
 }
