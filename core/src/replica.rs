@@ -275,6 +275,8 @@ pub struct Replica<D: Domain> {
     history_limit: usize,
     undo: Vec<Done<D>>,
     redo: Vec<Undone<D>>,
+    /// While a page that ends the log is taken in, its head (see `receive_page`).
+    log_end: Option<Position>,
 }
 
 impl<D: Domain> Default for Replica<D> {
@@ -290,6 +292,7 @@ impl<D: Domain> Default for Replica<D> {
             history_limit: DEFAULT_HISTORY,
             undo: Vec::new(),
             redo: Vec::new(),
+            log_end: None,
         }
     }
 }
@@ -402,6 +405,18 @@ impl<D: Domain> Replica<D> {
     ///
     /// Nothing changes when the events do not follow this replica's position.
     pub fn receive(&mut self, events: &[Envelope<D::Event>]) -> Result<Rebased, Gap> {
+        self.receive_page(events, None)
+    }
+
+    /// [`receive`](Replica::receive) of a page of the log that the server says ends at
+    /// `head`. At the log's end a pending command of which some events arrived has no more to
+    /// come (a command's events are committed together), however many this replica decided:
+    /// after a push whose answer was lost, the server may have decided it into fewer.
+    pub fn receive_page(
+        &mut self,
+        events: &[Envelope<D::Event>],
+        head: Option<Position>,
+    ) -> Result<Rebased, Gap> {
         let mut next = self.position() + 1;
         for envelope in events {
             let position = envelope.position.unwrap_or(0);
@@ -437,7 +452,9 @@ impl<D: Domain> Replica<D> {
         for id in &order {
             self.mark_accepted(*id);
         }
+        self.log_end = head;
         let mut report = self.rebase();
+        self.log_end = None;
         report.rejected.splice(0..0, orphans);
         // A pending command whose events are only partly here (a page may end inside a
         // command) stays pending until the rest arrive.
@@ -559,7 +576,8 @@ impl<D: Domain> Replica<D> {
                 // A command's events are contiguous in the log: once the log has moved past
                 // the last one seen, none is missing.
                 let last = recorded.iter().filter_map(|e| e.position).max();
-                if recorded.iter().all(confirmed) || last.is_some_and(|last| last < position) {
+                let past = |last: Position| last < position || self.log_end == Some(position);
+                if recorded.iter().all(confirmed) || last.is_some_and(past) {
                     self.mark_accepted(pending.meta.command);
                     report.accepted.push(pending.meta.command);
                     continue;

@@ -292,7 +292,7 @@ impl<D: Domain> Engine for Replica<D> {
         } else {
             (json::from_str(events).map_err(invalid)?, None)
         };
-        let rebased = Replica::receive(self, &events).map_err(|gap| {
+        let rebased = Replica::receive_page(self, &events, head).map_err(|gap| {
             AnnalsError::new(
                 "gap",
                 format!(
