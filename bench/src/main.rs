@@ -1,5 +1,6 @@
 //! `annals-bench`: the speed and size goals of SPEC section 9 (P1-P10), measured side by side
-//! with peers doing the same jobs in the same run, on the same machine, databases and data.
+//! with peers doing the same jobs in the same run, on the same machine, databases and data;
+//! and P11, whether `annals-server import` keeps its speed as the log grows.
 //! `cargo xtask bench [--quick]` builds everything in release and runs this.
 //!
 //! The server runs as its own process (`annals-server serve` on a free loopback port and a
@@ -11,6 +12,7 @@ mod appends;
 mod catchup;
 mod fanout;
 mod http;
+mod import;
 mod memory;
 mod package;
 mod peers;
@@ -56,6 +58,8 @@ pub struct Settings {
     pub package_events: u64,
     /// Pending commands in the browser's stored replica for P7.
     pub pending: usize,
+    /// Events of the shorter log P11 imports (the longer one has four times as many).
+    pub import_events: u64,
 }
 
 impl Settings {
@@ -75,6 +79,7 @@ impl Settings {
             p10_subscribers: 1000,
             package_events: 100_000,
             pending: 1000,
+            import_events: 250_000,
         }
     }
 
@@ -94,6 +99,7 @@ impl Settings {
             p10_subscribers: 100,
             package_events: 20_000,
             pending: 1000,
+            import_events: 20_000,
         }
     }
 }
@@ -224,6 +230,9 @@ fn run() -> Result<bool, String> {
     }
     if wanted("P10") {
         rows.push(memory::p10(&bench, log_database.as_deref()));
+    }
+    if wanted("P11") {
+        rows.push(import::p11(&bench));
     }
     let mut peer_failures = Vec::new();
     if wanted("PEERS") || only.is_none() {

@@ -35,9 +35,8 @@ fn measure(bench: &Bench, database: &str, row: &mut Row) -> Result<(), String> {
         let seconds = load(bench, database, events)?;
         row.note(format!(
             "The log was stored through the server as the commands that make it, 1,000 per \
-             request from one client, in {seconds:.1} s ({} events/s). (`annals-server import` \
-             and raw appends are not used: on SQLite each event's duplicate check scans the \
-             whole log, so they slow down as it grows.)",
+             request from one client, in {seconds:.1} s ({} events/s). (P11 times \
+             `annals-server import`.)",
             thousands(events as f64 / seconds)
         ));
         Ok(())
@@ -93,7 +92,7 @@ fn load(bench: &Bench, database: &str, events: u64) -> Result<f64, String> {
 }
 
 /// Runs `annals-server <args>` and returns what it printed on stderr.
-fn cli(bench: &Bench, args: &[&str]) -> Result<String, String> {
+pub fn cli(bench: &Bench, args: &[&str]) -> Result<String, String> {
     let output = Command::new(&bench.server_bin)
         .args(args)
         .args(["--domain", "inventory"])

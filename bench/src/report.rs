@@ -43,7 +43,7 @@ pub struct Peer {
 
 /// One goal's row.
 pub struct Row {
-    /// P1..P10.
+    /// P1..P11.
     pub id: &'static str,
     /// What was measured, at what size.
     pub measure: String,
@@ -223,8 +223,8 @@ const METHOD: &str = "## How the figures are taken
 - The load comes from `annals-bench`, another process: HTTP/1.1 over keep-alive TCP
   connections with `TCP_NODELAY`, one thread per connection. It shares the machine's cores
   with the server, as a client on the same host would.
-- P1 imports the generated log with `annals-server import`, then times the whole
-  `annals-server rebuild` process (start, fold of every event into every view, writing the
+- P1 stores the generated log through the server as the commands that make it, then times
+  the whole `annals-server rebuild` process (start, fold of every event into every view, writing the
   views back).
 - P2/P3: 64 connections, each sending one command per request (`ReceiveStock`, `ReceiveStock`,
   `ConsumeStock` in turn on 16 items it owns, so none is refused) for a fixed time after a
@@ -238,6 +238,8 @@ const METHOD: &str = "## How the figures are taken
 - P10: peak resident memory (`VmHWM` in `/proc/<pid>/status`) of a server started on the
   database holding the P1 log, after the subscribers have connected and each has received a
   burst of commands.
+- P11 times the whole `annals-server import` process of the generated log's NDJSON export
+  into a fresh SQLite file, at two sizes (the second four times the first).
 - P6/P7/P8 use the npm package in `examples/inventory-wasm/pkg` (packed by `cargo xtask
   wasm`), in Node and in headless Chromium (`playwright-core` driving `/usr/bin/chromium`).
 - Peers: Emmett with `@event-driven-io/emmett-sqlite` and `-postgresql`, cqrs-es with

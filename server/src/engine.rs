@@ -3,14 +3,15 @@
 //! the backend one set of writes for the transaction.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::RangeInclusive;
 
 use annals_core::json;
 use annals_core::protocol::{
-    AppendRequest, AppendResponse, Attached, CommandRequest, CommandResult,
+    AppendRequest, AppendResponse, Attached, CommandRequest, CommandResult, ExpectedVersion,
 };
 use annals_core::{
     CommandData, Domain, Envelope, EventData, Meta, Position, Rejection, StreamState, Uuid,
-    ViewSet, category_of, execute,
+    Version, ViewSet, category_of, execute,
 };
 use serde_json::value::RawValue;
 
@@ -301,7 +302,7 @@ async fn append<D: Domain, T: WriteTx>(
         }
     }
     let ids: Vec<Uuid> = request.events.iter().map(|e| e.id).collect();
-    let seen = tx.events_by_id(stream, &ids).await?;
+    let seen = tx.events_by_id(stream, &ids, retry_versions(request)).await?;
     if !seen.is_empty() {
         // A retry: answer with what the first append recorded.
         return Ok(Ok(AppendResponse {
@@ -337,6 +338,21 @@ async fn append<D: Domain, T: WriteTx>(
         last_version: actual + recorded.len() as u64,
         positions: recorded.iter().filter_map(|e| e.position).collect(),
     }))
+}
+
+/// Where an earlier copy of this append would have stored its events, if that can be told
+/// without reading the whole stream.
+///
+/// At an exact version `v`, its `n` events went to `v + 1..=v + n`; or, when a client that
+/// lost the answer retries with the version it reads now, to `v - n + 1..=v`. Looking only
+/// there keeps an import's appends at one cost per event however long the stream. Under
+/// other expectations they may be anywhere in the stream.
+fn retry_versions(request: &AppendRequest) -> Option<RangeInclusive<Version>> {
+    let n = request.events.len() as Version;
+    match request.expected_version {
+        ExpectedVersion::Exact(v) => Some(v.saturating_sub(n) + 1..=v.saturating_add(n)),
+        _ => None,
+    }
 }
 
 /// Folds the tenant's whole log into fresh read models and replaces the stored ones.

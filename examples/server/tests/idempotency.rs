@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 on_both_backends!(retried_pushes => retried_pushes_sqlite, retried_pushes_postgres);
 on_both_backends!(dropped_responses => dropped_responses_sqlite, dropped_responses_postgres);
 on_both_backends!(retried_appends => retried_appends_sqlite, retried_appends_postgres);
+on_both_backends!(
+    retried_exact_appends => retried_exact_appends_sqlite, retried_exact_appends_postgres
+);
 
 const SITE: &str = "crossroads";
 
@@ -214,4 +217,39 @@ async fn retried_appends(backend: &Backend) {
     // New ids go through.
     let more = api.append(&stream, json!(3), &[received_event(SITE, 1)]).await.ok();
     assert_eq!(more["positions"], json!([5]));
+}
+
+/// Appends at an exact version (as `annals-server import` sends them), retried after later
+/// appends moved the stream on: each retry is answered with what the first one recorded.
+async fn retried_exact_appends(backend: &Backend) {
+    let db = backend.database().await;
+    let api = db.app::<Inventory>().await.api;
+    let stream = item_stream(Uuid::new_v4());
+    api.push_accepted(&[add_item(Uuid::new_v4(), "Salt", 0)]).await;
+    let added = [
+        json!({ "id": Uuid::new_v4(), "type": "ItemAdded",
+                "data": { "name": "Sugar", "unit": "kg", "reorder_level": 0 } }),
+        received_event(SITE, 4),
+    ];
+    let first = api.append(&stream, json!(0), &added).await.ok();
+    assert_eq!(first, json!({ "first_version": 1, "last_version": 2, "positions": [2, 3] }));
+    let received = [received_event(SITE, 1), received_event(SITE, 2), received_event(SITE, 3)];
+    let second = api.append(&stream, json!(2), &received).await.ok();
+    assert_eq!(second, json!({ "first_version": 3, "last_version": 5, "positions": [4, 5, 6] }));
+    assert_eq!(api.append(&stream, json!(2), &received).await.ok(), second, "retried at once");
+
+    let later = api.append(&stream, json!(5), &[received_event(SITE, 10)]).await.ok();
+    assert_eq!(later["positions"], json!([7]));
+    for (events, expected, answer) in [(&received[..], 2, &second), (&added[..], 0, &first)] {
+        let again = api.append(&stream, json!(expected), events).await.ok();
+        assert_eq!(&again, answer, "a retry after later appends returns the original positions");
+    }
+    // New events at a stale version are refused, not taken for a retry.
+    let stale = api.append(&stream, json!(2), &[received_event(SITE, 1)]).await;
+    assert_error(&stale, 409, "wrong_expected_version");
+    let (log, head) = api.log().await;
+    assert_eq!(head, 7, "nothing appended twice");
+    assert_whole_log(&log, head);
+    let state = api.get(&format!("/v1/streams/{stream}/state")).await.ok();
+    assert_eq!(state["state"]["stock"][SITE], 20);
 }

@@ -22,6 +22,7 @@ pub use health::{Health, Part};
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::ops::RangeInclusive;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -52,6 +53,11 @@ pub(crate) fn refuse_newer_schema(recorded: u64, known: usize) -> Result<(), Sto
 /// as signed 64-bit integers, so nothing lies beyond `i64::MAX` and larger values read the same.
 pub(crate) fn sql_integer(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Versions to search, as inclusive SQL bounds: every version when `None`.
+pub(crate) fn version_bounds(versions: Option<RangeInclusive<Version>>) -> (i64, i64) {
+    versions.map_or((0, i64::MAX), |v| (sql_integer(*v.start()), sql_integer(*v.end())))
 }
 
 /// One stored event, its payload and metadata kept as the JSON text they were written as.
@@ -169,11 +175,13 @@ pub trait WriteTx {
         view: &str,
         keys: &[String],
     ) -> Result<HashMap<String, String>, StoreError>;
-    /// Events of a stream with these ids (for idempotent raw appends).
+    /// Events of a stream with these ids, in version order, searched among `versions` only
+    /// when given, else the whole stream (for idempotent raw appends).
     async fn events_by_id(
         &mut self,
         stream: &str,
         ids: &[Uuid],
+        versions: Option<RangeInclusive<Version>>,
     ) -> Result<Vec<EventRow>, StoreError>;
     /// Writes everything, moving the head.
     async fn write(&mut self, writes: &Writes) -> Result<(), StoreError>;

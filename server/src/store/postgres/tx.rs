@@ -2,11 +2,12 @@
 //! [`engine`](crate::engine); and how stored rows are read back.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 
 use annals_core::{Position, Uuid, Version};
 use tokio_postgres::Row;
 
-use crate::store::{EventRow, RowWrite, StoreError, StoredStream, WriteTx, Writes};
+use crate::store::{EventRow, RowWrite, StoreError, StoredStream, WriteTx, Writes, version_bounds};
 
 /// A write transaction of one tenant, its row in `tenants` locked.
 pub(super) struct PostgresTx<'a> {
@@ -183,15 +184,18 @@ impl WriteTx for PostgresTx<'_> {
         &mut self,
         stream: &str,
         ids: &[Uuid],
+        versions: Option<RangeInclusive<Version>>,
     ) -> Result<Vec<EventRow>, StoreError> {
+        let (low, high) = version_bounds(versions);
         let rows = self
             .tx
             .query(
                 &format!(
                     "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND stream = $2 \
-                     AND id = ANY($3::text[]::uuid[]) ORDER BY position"
+                     AND version BETWEEN $3 AND $4 AND id = ANY($5::text[]::uuid[]) \
+                     ORDER BY version"
                 ),
-                &[&self.tenant, &stream, &ids_text(ids)],
+                &[&self.tenant, &stream, &low, &high, &ids_text(ids)],
             )
             .await?;
         Ok(rows.iter().map(event_row).collect())

@@ -1,11 +1,14 @@
 //! The writer's transaction, and the reads it shares with the read connections.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 
 use annals_core::{Position, Uuid, Version};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::{EventRow, RowWrite, StoreError, StoredStream, WriteTx, Writes, sql_integer};
+use crate::store::{
+    EventRow, RowWrite, StoreError, StoredStream, WriteTx, Writes, sql_integer, version_bounds,
+};
 
 /// A write transaction of one tenant (`BEGIN IMMEDIATE`: the database's write lock held).
 pub(super) struct SqliteTx<'a> {
@@ -143,18 +146,22 @@ impl WriteTx for SqliteTx<'_> {
         &mut self,
         stream: &str,
         ids: &[Uuid],
+        versions: Option<RangeInclusive<Version>>,
     ) -> Result<Vec<EventRow>, StoreError> {
+        // One range of `events_by_stream` (asked for by id alone, SQLite walks the tenant's
+        // whole log by its primary key); the ids come as one JSON array.
+        let (low, high) = version_bounds(versions);
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let mut select = self.tx.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = ?1 AND id = ?2 AND stream = ?3"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = ?1 AND stream = ?2 \
+             AND version BETWEEN ?3 AND ?4 AND id IN (SELECT value FROM json_each(?5)) \
+             ORDER BY version"
         ))?;
-        let mut found = Vec::new();
-        for id in ids {
-            let row = select
-                .query_row(params![self.tenant, id.to_string(), stream], event_row)
-                .optional()?;
-            found.extend(row);
-        }
-        Ok(found)
+        let rows = select.query_map(
+            params![self.tenant, stream, low, high, serde_json::to_string(&ids)?],
+            event_row,
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     async fn write(&mut self, writes: &Writes) -> Result<(), StoreError> {
