@@ -241,7 +241,12 @@ fn run() -> Result<bool, String> {
     let took = started.elapsed();
     let failed = rows.iter().any(Row::failed) || !peer_failures.is_empty();
     let load = (load_at_start, report::load_average());
-    let text = report::markdown(&bench, &rows, &command, took, load);
+    let mut text = report::markdown(&bench, &rows, &command, took, load);
+    // The soak's audit (`cargo xtask soak --record`) is kept from the file this replaces.
+    if let Some(soak) = std::fs::read_to_string(&out).ok().as_deref().and_then(soak_section) {
+        text.push('\n');
+        text.push_str(soak);
+    }
     std::fs::write(&out, &text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("\n{}", report::summary(&rows));
     for failure in &peer_failures {
@@ -265,4 +270,11 @@ pub fn step<T>(what: &str, work: impl FnOnce() -> Result<T, String>) -> Result<T
         Err(message) => println!("    failed: {message}"),
     }
     outcome
+}
+
+/// The section `## Soak` of a results file, up to the next section or the end.
+fn soak_section(text: &str) -> Option<&str> {
+    let start = text.find("\n## Soak\n")? + 1;
+    let length = text[start + 3..].find("\n## ").map_or(text.len() - start, |n| n + 4);
+    Some(&text[start..start + length])
 }

@@ -6,6 +6,7 @@ mod acceptance;
 mod bench;
 mod install;
 mod run;
+mod soak;
 mod test;
 mod util;
 mod wasm;
@@ -29,6 +30,11 @@ commands:
                    pkg/ folder of its examples/*-wasm crate)
   bench [--quick]  measure the speed and size goals beside the peers and write
                    bench/RESULTS.md (--quick: every measure small, RESULTS.quick.md)
+  soak [--minutes N] [--record bench/RESULTS.md]
+                   mixed load and faults (kill -9 of the server, PostgreSQL restarts
+                   and outages) on SQLite and PostgreSQL for N minutes (default 2),
+                   then an audit of everything acknowledged; --record keeps the audit
+                   as the section `Soak` of that file
   help             show this
 ";
 
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         "test" => test::test(rest),
         "wasm" => wasm::wasm(rest),
         "bench" => bench::bench(rest),
+        "soak" => soak::soak(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::acceptance;
 use crate::bench;
 use crate::install;
+use crate::soak;
 use crate::util::{self, Result, fail};
 use crate::wasm;
 use crate::www;
@@ -116,6 +117,11 @@ fn run_steps(steps: &mut Steps) -> Result {
     // The benchmarks at a small size, so they never rot: every goal gets its row and the
     // server's goals a figure. Timings are reported, never judged.
     steps.run("benchmarks: cargo xtask bench --quick", || bench::bench(&["--quick".to_owned()]))?;
+    // Two minutes of the soak, after the benchmarks have built the server in release.
+    steps.run(
+        "soak: 2 minutes of load and faults on SQLite and PostgreSQL, then the audit",
+        || soak::soak(&["--minutes", "2", "--fault-every", "12"].map(String::from)),
+    )?;
     Ok(())
 }
 
