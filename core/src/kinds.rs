@@ -109,7 +109,7 @@ use std::fmt;
 
 use crate::envelope::category_of;
 use crate::json::{self, FromJson, Reader, ToJson, Writer};
-use crate::typescript::{Declarations, Object, TypeScript, Union};
+use crate::typescript::{Declarations, Object, Ty, TypeScript, Union};
 
 /// One kind of stream: its category (`cart` for `cart-<id>`), and how its state folds the
 /// domain's events (ignoring those that are not its own).
@@ -203,13 +203,13 @@ macro_rules! kinds {
         }
 
         impl<E, $($kind: Kind<Event = E>),+> TypeScript for $name<$($kind),+> {
-            fn typescript(types: &mut Declarations) -> String {
+            fn typescript(types: &mut Declarations) -> Ty {
                 Union::new()
                     $(.member("", {
                         let state = <$kind as TypeScript>::typescript(types);
                         Object::new().field($kind::CATEGORY, "", false, state).finish()
                     }))+
-                    .member("", "null".to_owned())
+                    .member("", Ty::new("null", r#"{"type":"null"}"#))
                     .finish()
             }
         }

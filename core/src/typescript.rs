@@ -1,5 +1,5 @@
 //! TypeScript declarations of a domain's wire types, generated from its Rust types, for the
-//! domain's npm package.
+//! domain's npm package; and the same types as JSON Schema, for the server's OpenAPI document.
 //!
 //! [`declarations`] writes the module of a [`Domain`]: its `Command`, `Event`, `State`,
 //! `Views`, `RejectionCode` and `DomainName`, and every named type they refer to, declared
@@ -31,6 +31,12 @@
 //! Floats are `number` although the codec writes NaN and the infinities as `null` (which it
 //! does not read back).
 //!
+//! Each [`Ty`] carries the JSON Schema of the same JSON: integers are `integer` within their
+//! type's bounds, a [`Uuid`] a string of format `uuid`, `Option<T>` T's schema or `null`, a
+//! union `anyOf` its members, a literal a `const`, an object its `properties` with the fields
+//! that may not be absent `required` (other properties are allowed: the codec ignores them),
+//! and a named type a `$ref` to `#/components/schemas/<name>`; docs become `description`s.
+//!
 //! The declarations are made natively, when a domain is packed: a WebAssembly module that does
 //! not call them carries none of this code.
 //!
@@ -47,11 +53,17 @@
 //! }
 //!
 //! let mut types = Declarations::default();
-//! assert_eq!(<Vec<Line> as TypeScript>::typescript(&mut types), "Line[]");
+//! let lines = <Vec<Line> as TypeScript>::typescript(&mut types);
+//! assert_eq!(lines.ts, "Line[]");
+//! assert_eq!(lines.schema, r##"{"type":"array","items":{"$ref":"#/components/schemas/Line"}}"##);
 //! assert_eq!(
 //!     types.to_string(),
 //!     "/** A line of a receipt. */\n\
 //!      export interface Line {\n  /** What was sold. */\n  product: string;\n  note?: string | null;\n}\n",
+//! );
+//! assert_eq!(
+//!     types.schemas(),
+//!     [("Line", r#"{"description":"A line of a receipt.","type":"object","properties":{"product":{"description":"What was sold.","type":"string"},"note":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["product"]}"#)],
 //! );
 //! ```
 
@@ -66,7 +78,7 @@ use crate::event::DecodeError;
 use crate::json::{self, RawJson};
 use crate::small_map::SmallMap;
 
-/// A type whose JSON has a TypeScript type.
+/// A type whose JSON has a TypeScript type, and a JSON Schema ([`Ty`]).
 ///
 /// `#[derive(Json)]`, `#[derive(Command)]` and `#[derive(Event)]` implement it; a type that
 /// writes its JSON by hand says its type by hand, with [`Declarations::interface`] or
@@ -76,9 +88,57 @@ pub trait TypeScript {
     /// codec leaves out when `None` and reads as `None` when absent.
     const OPTIONAL: bool = false;
 
-    /// The TypeScript type of this type's JSON (`string`, `TodoRow[]`), declaring in `types`
-    /// the named types it refers to.
-    fn typescript(types: &mut Declarations) -> String;
+    /// The type of this type's JSON (`string`, `TodoRow[]`), declaring in `types` the named
+    /// types it refers to.
+    fn typescript(types: &mut Declarations) -> Ty;
+}
+
+/// The type of some JSON, twice: as TypeScript and as JSON Schema (2020-12, the dialect of
+/// OpenAPI 3.1), both made by one [`TypeScript`] impl so they never disagree.
+///
+/// A named type is its name in TypeScript and a `$ref` to `#/components/schemas/<name>` in
+/// the schema; [`Declarations::schemas`] gives each named type's schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ty {
+    /// The TypeScript type.
+    pub ts: String,
+    /// The JSON Schema, as JSON text.
+    pub schema: String,
+}
+
+impl Ty {
+    /// A type of TypeScript text `ts` and JSON Schema `schema` (JSON text).
+    pub fn new(ts: impl Into<String>, schema: impl Into<String>) -> Ty {
+        Ty { ts: ts.into(), schema: schema.into() }
+    }
+
+    /// `Record<string, T>`: an object of any keys, each value of this type.
+    pub fn map(self) -> Ty {
+        Ty::new(
+            format!("Record<string, {}>", self.ts),
+            format!(r#"{{"type":"object","additionalProperties":{}}}"#, self.schema),
+        )
+    }
+
+    /// `T[]`: an array of this type.
+    pub fn list(self) -> Ty {
+        Ty::new(
+            format!("{}[]", group(&self.ts)),
+            format!(r#"{{"type":"array","items":{}}}"#, self.schema),
+        )
+    }
+
+    /// This type or `null` (unless it takes `null` already).
+    pub fn nullable(self) -> Ty {
+        let ts = &self.ts;
+        if ts == "null" || ts == "unknown" || ts.ends_with("| null") {
+            return self;
+        }
+        Ty::new(
+            format!("{} | null", group(ts)),
+            format!(r#"{{"anyOf":[{},{{"type":"null"}}]}}"#, self.schema),
+        )
+    }
 }
 
 /// The TypeScript declarations of a domain: a module exporting
@@ -103,35 +163,26 @@ pub fn declarations<D: Domain>() -> String {
     let event = root::<D::Event>(&mut types);
     let state = D::State::typescript(&mut types);
     let mut views = Object::new();
-    for (name, single, row) in view_rows::<D>(&mut types) {
-        let (all, row) = if single {
-            (nullable(row), "never".to_owned())
-        } else {
-            (format!("Record<string, {row}>"), row)
-        };
-        let view = Object::new().field("all", "", false, all).field("row", "", false, row);
-        views = views.field(name, "", false, view.finish());
+    for view in view_types::<D>(&mut types) {
+        let object =
+            Object::new().field("all", "", false, view.all).field("row", "", false, view.row);
+        views = views.field(view.name, "", false, object.finish());
     }
-    let mut codes = Union::new();
-    for (at, code) in D::Rejection::CODES.iter().enumerate() {
-        if !D::Rejection::CODES[..at].contains(code) {
-            codes = codes.member("", literal(code));
-        }
-    }
+    let codes = rejection_codes::<D>();
 
     let mut out = format!(
         "// The types of the annals domain {}, generated from its Rust types. Do not edit.\n",
-        literal(D::NAME),
+        quoted(D::NAME),
     );
     for (name, root) in [("Command", command), ("Event", event)] {
         out.push('\n');
         types.write_root(&mut out, name, root);
     }
     let roots = [
-        ("State", "A stream's decided state (`Domain::State`) as JSON.", Body::Alias(state)),
+        ("State", "A stream's decided state (`Domain::State`) as JSON.", Body::Alias(state.ts)),
         ("Views", VIEWS, Body::Alias(views.block())),
-        ("RejectionCode", "Why a command is refused.", Body::Alias(codes.finish())),
-        ("DomainName", "The domain's name.", Body::Alias(literal(D::NAME))),
+        ("RejectionCode", "Why a command is refused.", Body::Alias(codes.ts)),
+        ("DomainName", "The domain's name.", Body::Alias(quoted(D::NAME))),
     ];
     for (name, doc, body) in &roots {
         out.push('\n');
@@ -156,11 +207,53 @@ struct Root {
 }
 
 fn root<T: TypeScript>(types: &mut Declarations) -> Root {
-    Root { ty: T::typescript(types), key: std::any::type_name::<T>() }
+    Root { ty: T::typescript(types).ts, key: std::any::type_name::<T>() }
+}
+
+/// The union of a domain's rejection codes, each once.
+pub fn rejection_codes<D: Domain>() -> Ty {
+    let mut codes = Union::new();
+    for (at, code) in D::Rejection::CODES.iter().enumerate() {
+        if !D::Rejection::CODES[..at].contains(code) {
+            codes = codes.member("", literal(code));
+        }
+    }
+    codes.finish()
+}
+
+/// One view of a domain: the type of its whole value and of one row.
+pub struct ViewType {
+    /// Its name.
+    pub name: &'static str,
+    /// Whether it is one value rather than rows by key.
+    pub single: bool,
+    /// Its value: its listed rows by key, or its one value (`null` before it has one).
+    pub all: Ty,
+    /// One listed row (`never`, no JSON, for a view of one value).
+    pub row: Ty,
+}
+
+/// The types of a domain's views, declaring their rows' named types in `types`.
+///
+/// # Panics
+///
+/// In a WebAssembly build, as [`declarations`].
+pub fn view_types<D: Domain>(types: &mut Declarations) -> Vec<ViewType> {
+    view_rows::<D>(types)
+        .into_iter()
+        .map(|(name, single, row)| {
+            if single {
+                let never = Ty::new("never", r#"{"not":{}}"#);
+                ViewType { name, single, all: row.nullable(), row: never }
+            } else {
+                ViewType { name, single, all: row.clone().map(), row }
+            }
+        })
+        .collect()
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn view_rows<D: Domain>(types: &mut Declarations) -> Vec<(&'static str, bool, String)> {
+fn view_rows<D: Domain>(types: &mut Declarations) -> Vec<(&'static str, bool, Ty)> {
     D::views()
         .iter()
         .map(|view| (view.name(), view.is_single(), view.row_typescript(types)))
@@ -168,7 +261,7 @@ fn view_rows<D: Domain>(types: &mut Declarations) -> Vec<(&'static str, bool, St
 }
 
 #[cfg(target_arch = "wasm32")]
-fn view_rows<D: Domain>(_: &mut Declarations) -> Vec<(&'static str, bool, String)> {
+fn view_rows<D: Domain>(_: &mut Declarations) -> Vec<(&'static str, bool, Ty)> {
     panic!("the TypeScript declarations of {:?} are made natively, not in WebAssembly", D::NAME)
 }
 
@@ -178,6 +271,36 @@ fn view_rows<D: Domain>(_: &mut Declarations) -> Vec<(&'static str, bool, String
 #[derive(Default)]
 pub struct Declarations {
     named: Vec<Named>,
+    /// Names no type may take (see [`Declarations::reserve`]).
+    reserved: Vec<String>,
+}
+
+/// A named type: its name in TypeScript, a `$ref` in JSON Schema.
+fn reference(name: &str) -> Ty {
+    let mut schema = String::from(r##"{"$ref":"#/components/schemas/"##);
+    schema.push_str(name);
+    schema.push_str(r#""}"#);
+    Ty::new(name, schema)
+}
+
+/// `schema` with `doc` as its description (rustdoc's links made text); as it is when `doc` is
+/// empty.
+fn described(schema: &str, doc: &str) -> String {
+    let doc = plain(doc.trim());
+    if doc.is_empty() {
+        return schema.to_owned();
+    }
+    let mut out = String::from(r#"{"description":"#);
+    json::push_string(&mut out, &doc);
+    match schema.strip_prefix('{').map(str::trim_start) {
+        Some(rest) if rest.starts_with('}') => out.push_str(rest),
+        Some(rest) => {
+            out.push(',');
+            out.push_str(rest);
+        }
+        None => return schema.to_owned(),
+    }
+    out
 }
 
 /// One named type.
@@ -188,6 +311,8 @@ struct Named {
     doc: String,
     /// `None` while it is being made (a type that refers to itself meets it so).
     body: Option<Body>,
+    /// Its JSON Schema, once made.
+    schema: Option<String>,
     /// How often the type was asked for.
     uses: usize,
     /// Whether the module declares it under a root's name instead (`Command`, `Event`).
@@ -231,8 +356,12 @@ impl Declarations {
         name: &str,
         doc: &str,
         fields: impl FnOnce(&mut Declarations) -> Object,
-    ) -> String {
-        self.declare::<T>(name, doc, |types| Body::Interface(fields(types)))
+    ) -> Ty {
+        self.declare::<T>(name, doc, |types| {
+            let object = fields(types);
+            let schema = object.schema();
+            (Body::Interface(object), schema)
+        })
     }
 
     /// Declares type `T` once as `export type name = ty` and gives its name, as
@@ -241,21 +370,24 @@ impl Declarations {
         &mut self,
         name: &str,
         doc: &str,
-        ty: impl FnOnce(&mut Declarations) -> String,
-    ) -> String {
-        self.declare::<T>(name, doc, |types| Body::Alias(ty(types)))
+        ty: impl FnOnce(&mut Declarations) -> Ty,
+    ) -> Ty {
+        self.declare::<T>(name, doc, |types| {
+            let ty = ty(types);
+            (Body::Alias(ty.ts), ty.schema)
+        })
     }
 
     fn declare<T: ?Sized>(
         &mut self,
         name: &str,
         doc: &str,
-        body: impl FnOnce(&mut Declarations) -> Body,
-    ) -> String {
+        body: impl FnOnce(&mut Declarations) -> (Body, String),
+    ) -> Ty {
         let key = std::any::type_name::<T>();
         if let Some(named) = self.named.iter_mut().find(|named| named.key == key) {
             named.uses += 1;
-            return named.name.clone();
+            return reference(&named.name);
         }
         let name = self.free_name(name);
         let at = self.named.len();
@@ -264,18 +396,36 @@ impl Declarations {
             name: name.clone(),
             doc: doc.to_owned(),
             body: None,
+            schema: None,
             uses: 1,
             inlined: false,
         });
-        let body = body(self);
+        let (body, schema) = body(self);
         self.named[at].body = Some(body);
-        name
+        self.named[at].schema = Some(described(&schema, doc));
+        reference(&name)
+    }
+
+    /// Reserves `names`, so that no type declared later is given one of them.
+    pub fn reserve(&mut self, names: &[&str]) {
+        self.reserved.extend(names.iter().map(|name| (*name).to_owned()));
+    }
+
+    /// Every named type's JSON Schema, by name, in the order first met (the targets of the
+    /// `$ref`s of [`Ty::schema`], under `#/components/schemas/`).
+    pub fn schemas(&self) -> Vec<(&str, &str)> {
+        self.named
+            .iter()
+            .filter_map(|named| Some((named.name.as_str(), named.schema.as_deref()?)))
+            .collect()
     }
 
     /// `name`, or `name2`, `name3`... if it is taken.
     fn free_name(&self, name: &str) -> String {
         let taken = |candidate: &str| {
-            TAKEN.contains(&candidate) || self.named.iter().any(|named| named.name == candidate)
+            TAKEN.contains(&candidate)
+                || self.reserved.iter().any(|name| name == candidate)
+                || self.named.iter().any(|named| named.name == candidate)
         };
         let mut candidate = name.to_owned();
         let mut number = 1;
@@ -358,17 +508,27 @@ const WIDTH: usize = 80;
 /// An object type, member by member: `{ key: T; other?: U }`.
 ///
 /// ```
-/// use annals_core::typescript::Object;
+/// use annals_core::typescript::{Declarations, Object, TypeScript};
 ///
-/// let object = Object::new().field("id", "", false, "string".into());
-/// let object = object.field("note-to-self", "", true, "string | null".into());
-/// assert_eq!(object.finish(), r#"{ id: string; "note-to-self"?: string | null }"#);
-/// assert_eq!(Object::new().finish(), "Record<string, never>");
+/// let mut types = Declarations::default();
+/// let object = Object::new().field("id", "", false, String::typescript(&mut types));
+/// let note = Option::<String>::typescript(&mut types);
+/// let object = object.field("note-to-self", "A note.", true, note).finish();
+/// assert_eq!(object.ts, "{\n  id: string;\n  /** A note. */\n  \"note-to-self\"?: string | null;\n}");
+/// assert_eq!(
+///     object.schema,
+///     r#"{"type":"object","properties":{"id":{"type":"string"},"note-to-self":{"description":"A note.","anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"]}"#
+/// );
+/// assert_eq!(Object::new().finish().ts, "Record<string, never>");
 /// ```
 #[derive(Default)]
 pub struct Object {
     /// Each member's text, without its `;`.
     members: Vec<String>,
+    /// Each member's key and JSON Schema (its doc the description).
+    properties: Vec<(String, String)>,
+    /// The keys of the members that are not optional.
+    required: Vec<String>,
 }
 
 impl Object {
@@ -379,27 +539,61 @@ impl Object {
 
     /// Adds member `key` of type `ty` (`key?` when `optional`), with its doc (none when
     /// empty).
-    pub fn field(mut self, key: &str, doc: &str, optional: bool, ty: String) -> Self {
+    pub fn field(mut self, key: &str, doc: &str, optional: bool, ty: Ty) -> Self {
         let mut member = jsdoc(doc);
         if is_identifier(key) {
             member.push_str(key);
         } else {
-            member.push_str(&literal(key));
+            member.push_str(&quoted(key));
         }
         if optional {
             member.push('?');
+        } else {
+            self.required.push(key.to_owned());
         }
         member.push(':');
-        member.push_str(&after(&ty));
+        member.push_str(&after(&ty.ts));
         self.members.push(member);
+        self.properties.push((key.to_owned(), described(&ty.schema, doc)));
         self
     }
 
     /// The object type: on one line when short and without docs, else a member a line;
     /// `Record<string, never>` without members (the JSON `{}`).
-    pub fn finish(self) -> String {
+    pub fn finish(self) -> Ty {
         let line = self.one_line();
-        if line.len() <= WIDTH && !line.contains('\n') { line } else { self.block() }
+        let ts = if line.len() <= WIDTH && !line.contains('\n') { line } else { self.block() };
+        Ty::new(ts, self.schema())
+    }
+
+    /// Its JSON Schema: an object of these properties (others are allowed, as the codec
+    /// ignores unknown fields).
+    fn schema(&self) -> String {
+        let mut out = String::from(r#"{"type":"object""#);
+        if !self.properties.is_empty() {
+            out.push_str(r#","properties":{"#);
+            for (at, (key, schema)) in self.properties.iter().enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                json::push_string(&mut out, key);
+                out.push(':');
+                out.push_str(schema);
+            }
+            out.push('}');
+        }
+        if !self.required.is_empty() {
+            out.push_str(r#","required":["#);
+            for (at, key) in self.required.iter().enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                json::push_string(&mut out, key);
+            }
+            out.push(']');
+        }
+        out.push('}');
+        out
     }
 
     fn one_line(&self) -> String {
@@ -428,14 +622,17 @@ impl Object {
 /// ```
 /// use annals_core::typescript::{Union, literal};
 ///
-/// let union = Union::new().member("", literal("open")).member("", "null".into());
-/// assert_eq!(union.finish(), r#""open" | null"#);
-/// assert_eq!(Union::new().finish(), "never");
+/// let union = Union::new().member("", literal("open")).member("", literal("closed")).finish();
+/// assert_eq!(union.ts, r#""open" | "closed""#);
+/// assert_eq!(union.schema, r#"{"anyOf":[{"const":"open"},{"const":"closed"}]}"#);
+/// assert_eq!(Union::new().finish().ts, "never");
 /// ```
 #[derive(Default)]
 pub struct Union {
     /// Each member's doc and type.
     members: Vec<(String, String)>,
+    /// Each member's JSON Schema.
+    schemas: Vec<String>,
 }
 
 impl Union {
@@ -445,14 +642,24 @@ impl Union {
     }
 
     /// Adds a member of type `ty`, with its doc (none when empty).
-    pub fn member(mut self, doc: &str, ty: String) -> Self {
-        self.members.push((jsdoc(doc), ty));
+    pub fn member(mut self, doc: &str, ty: Ty) -> Self {
+        self.members.push((jsdoc(doc), ty.ts));
+        self.schemas.push(described(&ty.schema, doc));
         self
     }
 
     /// The union: on one line when short and without docs, else a member a line, each after
     /// a `|`.
-    pub fn finish(self) -> String {
+    pub fn finish(self) -> Ty {
+        let schema = match self.schemas.as_slice() {
+            [] => r#"{"not":{}}"#.to_owned(),
+            [one] => one.clone(),
+            all => format!(r#"{{"anyOf":[{}]}}"#, all.join(",")),
+        };
+        Ty::new(self.text(), schema)
+    }
+
+    fn text(&self) -> String {
         if self.members.is_empty() {
             return "never".to_owned();
         }
@@ -474,20 +681,18 @@ impl Union {
     }
 }
 
-/// The string literal type of `text`: `"text"`, quoted as JSON quotes it.
-pub fn literal(text: &str) -> String {
+/// The string literal type of `text`: `"text"` (quoted as JSON quotes it), `{"const":"text"}`.
+pub fn literal(text: &str) -> Ty {
+    let quoted = quoted(text);
+    let schema = format!(r#"{{"const":{quoted}}}"#);
+    Ty::new(quoted, schema)
+}
+
+/// `text` quoted as JSON quotes it.
+fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     json::push_string(&mut out, text);
     out
-}
-
-/// `ty | null`, unless `ty` takes `null` already.
-fn nullable(ty: String) -> String {
-    if ty == "null" || ty == "unknown" || ty.ends_with("| null") {
-        ty
-    } else {
-        format!("{} | null", group(&ty))
-    }
 }
 
 /// `ty` in parentheses if it is a union or an intersection, to stand before `[]`.
@@ -627,42 +832,57 @@ fn is_item(text: &str) -> bool {
 }
 
 macro_rules! primitives {
-    ($($ts:literal: $($ty:ty),+;)*) => {$($(
+    ($($ts:literal, $schema:literal: $($ty:ty),+;)*) => {$($(
         impl TypeScript for $ty {
-            fn typescript(_: &mut Declarations) -> String {
-                $ts.to_owned()
+            fn typescript(_: &mut Declarations) -> Ty {
+                Ty::new($ts, $schema)
             }
         }
     )+)*};
 }
 
 primitives! {
-    "number": u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64;
-    "string": str, String, Uuid;
-    "boolean": bool;
-    "unknown": RawJson;
-    "Record<string, unknown>": Fields;
+    "number", r#"{"type":"number"}"#: f32, f64;
+    "string", r#"{"type":"string"}"#: str, String;
+    "string", r#"{"type":"string","format":"uuid"}"#: Uuid;
+    "boolean", r#"{"type":"boolean"}"#: bool;
+    "unknown", "{}": RawJson;
+    "Record<string, unknown>", r#"{"type":"object"}"#: Fields;
 }
+
+/// Integers: `number`, and in JSON Schema an integer within the type's bounds.
+macro_rules! integers {
+    ($($ty:ty),*) => {$(
+        impl TypeScript for $ty {
+            fn typescript(_: &mut Declarations) -> Ty {
+                let (min, max) = (<$ty>::MIN, <$ty>::MAX);
+                Ty::new("number", format!(r#"{{"type":"integer","minimum":{min},"maximum":{max}}}"#))
+            }
+        }
+    )*};
+}
+
+integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 impl<T: TypeScript> TypeScript for Option<T> {
     const OPTIONAL: bool = true;
 
-    fn typescript(types: &mut Declarations) -> String {
-        nullable(T::typescript(types))
+    fn typescript(types: &mut Declarations) -> Ty {
+        T::typescript(types).nullable()
     }
 }
 
 impl<T: TypeScript + ?Sized> TypeScript for &T {
     const OPTIONAL: bool = T::OPTIONAL;
 
-    fn typescript(types: &mut Declarations) -> String {
+    fn typescript(types: &mut Declarations) -> Ty {
         T::typescript(types)
     }
 }
 
 /// A box is written as what it holds, but never left out (its `is_absent` is `false`).
 impl<T: TypeScript + ?Sized> TypeScript for Box<T> {
-    fn typescript(types: &mut Declarations) -> String {
+    fn typescript(types: &mut Declarations) -> Ty {
         T::typescript(types)
     }
 }
@@ -670,8 +890,8 @@ impl<T: TypeScript + ?Sized> TypeScript for Box<T> {
 macro_rules! lists {
     ($($list:ty),*) => {$(
         impl<T: TypeScript> TypeScript for $list {
-            fn typescript(types: &mut Declarations) -> String {
-                format!("{}[]", group(&T::typescript(types)))
+            fn typescript(types: &mut Declarations) -> Ty {
+                T::typescript(types).list()
             }
         }
     )*};
@@ -680,17 +900,21 @@ macro_rules! lists {
 lists!([T], Vec<T>, VecDeque<T>);
 
 impl<A: TypeScript, B: TypeScript> TypeScript for (A, B) {
-    fn typescript(types: &mut Declarations) -> String {
-        let a = A::typescript(types);
-        format!("[{a}, {}]", B::typescript(types))
+    fn typescript(types: &mut Declarations) -> Ty {
+        let (a, b) = (A::typescript(types), B::typescript(types));
+        let schema = format!(
+            r#"{{"type":"array","prefixItems":[{},{}],"minItems":2,"maxItems":2}}"#,
+            a.schema, b.schema
+        );
+        Ty::new(format!("[{}, {}]", a.ts, b.ts), schema)
     }
 }
 
 macro_rules! maps {
     ($([$($generics:tt)*] $map:ty),*) => {$(
         impl<$($generics)*> TypeScript for $map {
-            fn typescript(types: &mut Declarations) -> String {
-                format!("Record<string, {}>", T::typescript(types))
+            fn typescript(types: &mut Declarations) -> Ty {
+                T::typescript(types).map()
             }
         }
     )*};
@@ -703,7 +927,7 @@ maps!(
 );
 
 impl TypeScript for Meta {
-    fn typescript(types: &mut Declarations) -> String {
+    fn typescript(types: &mut Declarations) -> Ty {
         let doc = "Who asked for an event, when, and through which command.";
         types.interface::<Self>("Meta", doc, |types| {
             let id = Uuid::typescript(types);
@@ -723,25 +947,26 @@ impl TypeScript for Meta {
 }
 
 /// `{ code; message }`, for [`Rejection`] and [`DecodeError`].
-fn coded<T>(types: &mut Declarations, name: &str, doc: &str) -> String {
-    types.interface::<T>(name, doc, |_| {
-        Object::new().field("code", "A stable snake_case code.", false, "string".into()).field(
+fn coded<T>(types: &mut Declarations, name: &str, doc: &str) -> Ty {
+    types.interface::<T>(name, doc, |types| {
+        let text = String::typescript(types);
+        Object::new().field("code", "A stable snake_case code.", false, text.clone()).field(
             "message",
             "A sentence for people.",
             false,
-            "string".into(),
+            text,
         )
     })
 }
 
 impl TypeScript for Rejection {
-    fn typescript(types: &mut Declarations) -> String {
+    fn typescript(types: &mut Declarations) -> Ty {
         coded::<Self>(types, "Rejection", "Why a command was refused.")
     }
 }
 
 impl TypeScript for DecodeError {
-    fn typescript(types: &mut Declarations) -> String {
+    fn typescript(types: &mut Declarations) -> Ty {
         coded::<Self>(types, "DecodeError", "Why JSON could not be read as an event or command.")
     }
 }
@@ -750,8 +975,13 @@ impl TypeScript for DecodeError {
 mod tests {
     use super::*;
 
+    /// A type of TypeScript text `ts` (and any JSON).
+    fn ty(ts: &str) -> Ty {
+        Ty::new(ts, "{}")
+    }
+
     fn check<T: TypeScript + ?Sized>(expected: &str) {
-        assert_eq!(T::typescript(&mut Declarations::default()), expected);
+        assert_eq!(T::typescript(&mut Declarations::default()).ts, expected);
     }
 
     #[test]
@@ -814,15 +1044,18 @@ mod tests {
 
     #[test]
     fn objects_and_unions_break_into_lines_when_long_or_documented() {
-        let short = Object::new().field("a", "", false, "string".into());
-        assert_eq!(short.finish(), "{ a: string }");
-        let documented = Object::new().field("a", "The a.", true, "string".into());
-        assert_eq!(documented.finish(), "{\n  /** The a. */\n  a?: string;\n}");
+        let short = Object::new().field("a", "", false, ty("string"));
+        assert_eq!(short.finish().ts, "{ a: string }");
+        let documented = Object::new().field("a", "The a.", true, ty("string"));
+        assert_eq!(documented.finish().ts, "{\n  /** The a. */\n  a?: string;\n}");
         let nested = Object::new().field("outer", "", false, documented_object());
-        assert_eq!(nested.finish(), "{\n  outer: {\n    /** The a. */\n    a?: string;\n  };\n}");
-        let union = Union::new().member("One.", "\"one\"".into()).member("", documented_object());
         assert_eq!(
-            union.finish(),
+            nested.finish().ts,
+            "{\n  outer: {\n    /** The a. */\n    a?: string;\n  };\n}"
+        );
+        let union = Union::new().member("One.", ty("\"one\"")).member("", documented_object());
+        assert_eq!(
+            union.finish().ts,
             "/** One. */\n| \"one\"\n| {\n    /** The a. */\n    a?: string;\n  }"
         );
         let mut out = String::new();
@@ -830,13 +1063,13 @@ mod tests {
             &mut out,
             "Two",
             "",
-            &Body::Alias(Union::new().member("One.", "1".into()).finish()),
+            &Body::Alias(Union::new().member("One.", ty("1")).finish().ts),
         );
         assert_eq!(out, "export type Two =\n  /** One. */\n  | 1;\n");
     }
 
-    fn documented_object() -> String {
-        Object::new().field("a", "The a.", true, "string".into()).finish()
+    fn documented_object() -> Ty {
+        Object::new().field("a", "The a.", true, ty("string")).finish()
     }
 
     #[test]
@@ -846,12 +1079,15 @@ mod tests {
             pub struct Inner;
         }
         let mut types = Declarations::default();
-        let first = types.alias::<Inner>("Inner", "", |_| "number".into());
-        let second = types.alias::<other::Inner>("Inner", "", |_| "string".into());
+        let first = types.alias::<Inner>("Inner", "", |_| ty("number"));
+        let second = types.alias::<other::Inner>("Inner", "", |_| ty("string"));
         let again = types.alias::<Inner>("Inner", "", |_| unreachable!("declared once"));
-        let reserved = types.alias::<u8>("State", "", |_| "boolean".into());
-        assert_eq!((first.as_str(), second.as_str(), again.as_str()), ("Inner", "Inner2", "Inner"));
-        assert_eq!(reserved, "State2");
+        let reserved = types.alias::<u8>("State", "", |_| ty("boolean"));
+        assert_eq!(
+            (first.ts.as_str(), second.ts.as_str(), again.ts.as_str()),
+            ("Inner", "Inner2", "Inner")
+        );
+        assert_eq!(reserved.ts, "State2");
         assert_eq!(
             types.to_string(),
             "export type Inner = number;\n\nexport type Inner2 = string;\n\nexport type State2 = boolean;\n"

@@ -7,9 +7,9 @@ use std::fmt;
 use crate::domain::Domain;
 use crate::envelope::{Envelope, Position};
 use crate::json::{self, FromJson, RawJson, ToJson, Writer};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::typescript::Declarations;
 use crate::typescript::TypeScript;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::typescript::{Declarations, Ty};
 
 /// One read model: a pure fold of envelopes into rows keyed by entity id.
 ///
@@ -172,7 +172,7 @@ pub trait DynView<D: Domain> {
     /// Not in WebAssembly builds: the declarations are made natively, and a method of this
     /// trait puts its code in every module that has views.
     #[cfg(not(target_arch = "wasm32"))]
-    fn row_typescript(&self, types: &mut Declarations) -> String;
+    fn row_typescript(&self, types: &mut Declarations) -> Ty;
 }
 
 impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
@@ -265,7 +265,7 @@ impl<D: Domain, P: Projection<D>> DynView<D> for Table<D, P> {
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    fn row_typescript(&self, types: &mut Declarations) -> String {
+    fn row_typescript(&self, types: &mut Declarations) -> Ty {
         P::Row::typescript(types)
     }
 }

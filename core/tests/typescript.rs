@@ -15,7 +15,7 @@ use annals_core::{
 /// `T`'s TypeScript type, and the named types it declared; `value`'s JSON, to read beside them.
 fn check<T: TypeScript + ToJson>(value: &T, ty: &str, declared: &str, written: &str) {
     let mut types = Declarations::default();
-    assert_eq!(T::typescript(&mut types), ty);
+    assert_eq!(T::typescript(&mut types).ts, ty);
     assert_eq!(types.to_string(), declared);
     assert_eq!(json::to_string(value), written);
 }
@@ -158,7 +158,7 @@ fn a_generic_type_is_declared_once_per_instance_and_may_refer_to_itself() {
     check(&page, "Page", declared, r#"{"items":[1],"more":[{"items":[]}]}"#);
     let mut types = Declarations::default();
     let pages = <(Page<u8>, Page<String>) as TypeScript>::typescript(&mut types);
-    assert_eq!(pages, "[Page, Page2]");
+    assert_eq!(pages.ts, "[Page, Page2]");
     assert!(types.to_string().contains("export interface Page2 {\n  items: string[];\n"));
 }
 
@@ -287,7 +287,7 @@ fn a_state_of_several_kinds_is_one_kind_by_its_category_or_null() {
     let state: Kinds2<Cart, Product> = Kinds2::B(Product { price: Some(3) });
     let mut types = Declarations::default();
     let ty = <Kinds2<Cart, Product>>::typescript(&mut types);
-    assert_eq!(ty, "{ cart: Cart } | { product: Product } | null");
+    assert_eq!(ty.ts, "{ cart: Cart } | { product: Product } | null");
     assert_eq!(json::to_string(&state), r#"{"product":{"price":3}}"#);
     assert_eq!(json::to_string(&Kinds2::<Cart, Product>::Other), "null");
 }

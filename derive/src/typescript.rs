@@ -56,7 +56,7 @@ pub fn json(input: &DeriveInput, rule: Option<&str>) -> syn::Result<TokenStream>
     let ident = &input.ident;
     Ok(quote! {
         impl #impl_generics #TS::TypeScript for #ident #type_generics #where_clause {
-            fn typescript(__types: &mut #TS::Declarations) -> ::std::string::String {
+            fn typescript(__types: &mut #TS::Declarations) -> #TS::Ty {
                 #declare
             }
         }
@@ -124,7 +124,7 @@ pub fn tagged(
     let ident = &input.ident;
     Ok(quote! {
         impl #TS::TypeScript for #ident {
-            fn typescript(__types: &mut #TS::Declarations) -> ::std::string::String {
+            fn typescript(__types: &mut #TS::Declarations) -> #TS::Ty {
                 __types.alias::<Self>(#name, #doc, |__types| {
                     #TS::Union::new() #(#members)* .finish()
                 })
