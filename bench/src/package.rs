@@ -12,6 +12,9 @@ use crate::report::{Ours, Row};
 use crate::stats::{median, ms, thousands};
 use crate::{Bench, step};
 
+/// A kilobyte: 1,000 bytes.
+const KB: f64 = 1000.0;
+
 /// The built package, or why there is none.
 pub struct Package {
     dir: Result<PathBuf, String>,
@@ -140,8 +143,8 @@ impl Package {
         let mut row = Row::new("P8", "package weight: .wasm + JS glue, gzipped", "≤ 80 KB");
         let outcome = self.node(&mut row, "size.mjs", &[]).map(|found| {
             let Some(found) = found else { return };
-            // KB of 1024 bytes, as `cargo xtask wasm` weighs the package against its limit.
-            let kb = found["gzip_bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0;
+            // KB of 1,000 bytes, as the goal and the 100 KB limit are stated.
+            let kb = found["gzip_bytes"].as_f64().unwrap_or(f64::NAN) / KB;
             row.measured(format!("{kb:.1} KB"), kb, 80.0, true);
             let files: Vec<String> = found["files"]
                 .as_array()
@@ -152,8 +155,8 @@ impl Package {
                             format!(
                                 "`{}` {:.1} KB ({:.1} KB raw)",
                                 f["file"].as_str().unwrap_or("?"),
-                                f["gzip"].as_f64().unwrap_or(0.0) / 1024.0,
-                                f["bytes"].as_f64().unwrap_or(0.0) / 1024.0
+                                f["gzip"].as_f64().unwrap_or(0.0) / KB,
+                                f["bytes"].as_f64().unwrap_or(0.0) / KB
                             )
                         })
                         .collect()

@@ -318,7 +318,7 @@ pub fn push_string(out: &mut String, value: &str) {
             0..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&value[start..index]);
+        out.push_str(between(value, start, index));
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("\\u00");
@@ -329,8 +329,15 @@ pub fn push_string(out: &mut String, value: &str) {
         }
         start = index + 1;
     }
-    out.push_str(&value[start..]);
+    out.push_str(between(value, start, value.len()));
     out.push('"');
+}
+
+/// `text[start..end]`, where the positions are on character boundaries (they are at ASCII
+/// delimiters or the ends), without the slicing panic: `str` indexing would bring the
+/// formatting of its message (Unicode tables included) into the WebAssembly module.
+fn between(text: &str, start: usize, end: usize) -> &str {
+    text.get(start..end).unwrap_or_default()
 }
 
 /// Appends `value` to `out` in decimal, without a formatter.
@@ -370,7 +377,7 @@ impl<'a> Reader<'a> {
         while !self.text.is_char_boundary(end) {
             end -= 1;
         }
-        let before = &self.text[..end];
+        let before = between(self.text, 0, end);
         let line = before.matches('\n').count() + 1;
         // 1-based, of the character the reader stopped at; at the end, of the last one.
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1)
@@ -526,14 +533,14 @@ impl<'a> Reader<'a> {
             match byte {
                 b'"' => {
                     self.at += 1;
-                    return Ok(Cow::Borrowed(&self.text[start..self.at - 1]));
+                    return Ok(Cow::Borrowed(between(self.text, start, self.at - 1)));
                 }
                 b'\\' => break,
                 0..=0x1f => return Err(self.syntax("control character found in a string")),
                 _ => self.at += 1,
             }
         }
-        let mut out = String::from(&self.text[start..self.at]);
+        let mut out = String::from(between(self.text, start, self.at));
         loop {
             let Some(&byte) = bytes.get(self.at) else {
                 return Err(self.syntax("EOF while parsing a string"));
@@ -577,7 +584,7 @@ impl<'a> Reader<'a> {
                         .iter()
                         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                         .unwrap_or(bytes.len() - self.at);
-                    out.push_str(&self.text[self.at..self.at + run]);
+                    out.push_str(between(self.text, self.at, self.at + run));
                     self.at += run;
                 }
             }
@@ -656,7 +663,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.at = at;
-        Ok(&self.text[start..at])
+        Ok(between(self.text, start, at))
     }
 
     fn integer(&mut self) -> Result<(bool, u64), Error> {
@@ -757,7 +764,7 @@ impl<'a> Reader<'a> {
         self.peek();
         let start = self.at;
         self.skip()?;
-        Ok(&self.text[start..self.at])
+        Ok(between(self.text, start, self.at))
     }
 }
 
@@ -904,8 +911,10 @@ impl FromJson for i64 {
 
 impl ToJson for Uuid {
     fn write_json(&self, w: &mut Writer) {
-        let mut buffer = Uuid::encode_buffer();
-        w.string(self.hyphenated().encode_lower(&mut buffer));
+        w.separate();
+        w.out.push('"');
+        push_uuid(&mut w.out, self);
+        w.out.push('"');
     }
 }
 
@@ -954,8 +963,23 @@ pub fn parse_uuid(text: &str) -> Option<Uuid> {
 
 /// A UUID in its usual lowercase hyphenated form.
 pub fn uuid_text(id: &Uuid) -> String {
-    let mut buffer = Uuid::encode_buffer();
-    id.hyphenated().encode_lower(&mut buffer).to_owned()
+    let mut text = String::with_capacity(36);
+    push_uuid(&mut text, id);
+    text
+}
+
+/// Appends a UUID's lowercase hyphenated form (written here rather than by the uuid crate's
+/// formatter, which costs more in the WebAssembly module).
+fn push_uuid(out: &mut String, id: &Uuid) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (index, byte) in id.as_bytes().iter().enumerate() {
+        // Hyphens before the 5th, 7th, 9th and 11th bytes.
+        if matches!(index, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
 }
 
 impl<T: ToJson> ToJson for Option<T> {

@@ -568,8 +568,9 @@ impl<D: Domain> Replica<D> {
         let mut optimistic: Option<Branch<D>> = None;
         let mut report = Rebased::default();
         let mut kept = Vec::with_capacity(self.pending.len());
-        // The compensations of the commands decided again in this pass that an undo waits on.
-        let mut fresh: HashMap<Uuid, D::Command> = HashMap::new();
+        // The compensations of the commands decided again in this pass that an undo waits on
+        // (a few: a list costs less code in the module than a map).
+        let mut fresh: Vec<(Uuid, D::Command)> = Vec::new();
         let waited: HashSet<Uuid> = self.pending.iter().filter_map(|p| undo_of(p.tie)).collect();
         for mut pending in std::mem::take(&mut self.pending) {
             if let Some(recorded) = &pending.recorded {
@@ -598,7 +599,9 @@ impl<D: Domain> Replica<D> {
                     self.reject(id, pending.command, rejection);
                     continue;
                 }
-                if let Some(undo) = undo_of(Some(tie)).and_then(|of| fresh.remove(&of)) {
+                let waited_on =
+                    undo_of(Some(tie)).and_then(|of| fresh.iter().position(|f| f.0 == of));
+                if let Some((_, undo)) = waited_on.map(|at| fresh.swap_remove(at)) {
                     pending.command = undo;
                 }
             }
@@ -613,7 +616,7 @@ impl<D: Domain> Replica<D> {
                         top.apply(envelope);
                     }
                     if let Some(undo) = undo.as_ref().filter(|_| waited.contains(&id)) {
-                        fresh.insert(id, undo.clone());
+                        fresh.push((id, undo.clone()));
                     }
                     if let Some(done) = self.undo.iter_mut().find(|d| d.id == id) {
                         done.undo = undo;

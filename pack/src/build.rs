@@ -206,16 +206,26 @@ fn bindgen(module: &Path, out: &Path) -> Result {
 }
 
 /// The `wasm-opt` level. It runs on the module as the compiler made it, before wasm-bindgen:
-/// run after, binaryen's passes can point wasm-bindgen's table export at the wrong table. On
-/// a module LLVM already optimized for size, `-O1` (which inlines less) compresses better
-/// than `-Oz`, which compresses worse than the input.
-const OPT_LEVEL: &str = "-O1";
+/// run after, binaryen's passes can point wasm-bindgen's table export at the wrong table.
+/// LLVM already inlined for size; binaryen's own inlining makes the module smaller but
+/// compress worse (`-Oz` compresses worse than the input), so [`NO_INLINING`] turns it off,
+/// and then `-O2` compresses best (measured on the inventory module: 0.6 KB under `-O1`
+/// gzipped, `-Os` and `-Oz` in between).
+const OPT_LEVEL: &str = "-O2";
+
+/// No function inlined by wasm-opt, however small or called once.
+const NO_INLINING: &[&str] = &[
+    "--always-inline-max-function-size=0",
+    "--one-caller-inline-max-function-size=0",
+    "--flexible-inline-max-function-size=0",
+];
 
 /// The module run through `wasm-opt`, or `None` when it is not on PATH.
 fn optimize(module: &Path) -> Result<Option<PathBuf>> {
     let optimized = module.with_extension("opt.wasm");
     let status = Command::new("wasm-opt")
         .arg(OPT_LEVEL)
+        .args(NO_INLINING)
         // The features rustc enables for wasm32-unknown-unknown by default.
         .args([
             "--enable-bulk-memory",
@@ -299,6 +309,7 @@ pub fn gzipped(bytes: &[u8]) -> u64 {
     encoder.finish().map_or(0, |out| out.len() as u64)
 }
 
+/// `bytes` in KB of 1,000 bytes, the unit the package's size limit is stated in.
 fn kb(bytes: u64) -> String {
-    format!("{:.1} KB", bytes as f64 / 1024.0)
+    format!("{:.1} KB", bytes as f64 / 1000.0)
 }
