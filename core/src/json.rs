@@ -340,6 +340,59 @@ fn between(text: &str, start: usize, end: usize) -> &str {
     text.get(start..end).unwrap_or_default()
 }
 
+/// The value of a JSON number's text (without its sign) when it is a whole number, written
+/// as digits or with a fraction and exponent that come to one (`12`, `12.0`, `1.2e1`): JSON
+/// does not tell them apart, and neither does a JSON Schema's `integer`.
+fn integral(number: &[u8]) -> Result<u64, &'static str> {
+    let (mantissa, exponent) = match number.iter().position(|b| matches!(b, b'e' | b'E')) {
+        Some(at) => {
+            (number.get(..at).unwrap_or_default(), number.get(at + 1..).unwrap_or_default())
+        }
+        None => (number, &[][..]),
+    };
+    let mut scale: i64 = 0;
+    let mut negative_exponent = false;
+    for &byte in exponent {
+        match byte {
+            b'-' => negative_exponent = true,
+            b'+' => {}
+            digit => scale = scale.saturating_mul(10).saturating_add(i64::from(digit - b'0')),
+        }
+    }
+    if negative_exponent {
+        scale = -scale;
+    }
+    let point = mantissa.iter().position(|&b| b == b'.');
+    if let Some(point) = point {
+        scale = scale.saturating_sub((mantissa.len() - point - 1) as i64);
+    }
+    let digits = mantissa.iter().filter(|&&b| b != b'.');
+    // The digits past the point that the scale leaves must all be zeros.
+    let kept = match usize::try_from(scale.saturating_neg()) {
+        Ok(dropped) => (mantissa.len() - usize::from(point.is_some())).saturating_sub(dropped),
+        Err(_) => usize::MAX,
+    };
+    let mut value: u64 = 0;
+    for (index, &digit) in digits.enumerate() {
+        let digit = u64::from(digit - b'0');
+        if index >= kept {
+            if digit != 0 {
+                return Err("invalid type: expected an integer, not a fraction");
+            }
+            continue;
+        }
+        value = value.checked_mul(10).and_then(|v| v.checked_add(digit)).ok_or(OUT_OF_RANGE)?;
+    }
+    if value != 0 {
+        for _ in 0..scale.max(0) {
+            value = value.checked_mul(10).ok_or(OUT_OF_RANGE)?;
+        }
+    }
+    Ok(value)
+}
+
+const OUT_OF_RANGE: &str = "number out of range";
+
 /// Appends `value` to `out` in decimal, without a formatter.
 pub fn push_unsigned(out: &mut String, mut value: u64) {
     let mut digits = [0u8; 20];
@@ -678,22 +731,10 @@ impl<'a> Reader<'a> {
             Some(digits) => (true, digits),
             None => (false, text),
         };
-        let mut value: u64 = 0;
-        for byte in digits.bytes() {
-            if !byte.is_ascii_digit() {
-                self.at = start;
-                return Err(self.error("invalid type: expected an integer, not a fraction"));
-            }
-            value = match value.checked_mul(10).and_then(|v| v.checked_add(u64::from(byte - b'0')))
-            {
-                Some(value) => value,
-                None => {
-                    self.at = start;
-                    return Err(self.error("number out of range"));
-                }
-            };
-        }
-        Ok((negative, value))
+        integral(digits.as_bytes()).map(|value| (negative, value)).map_err(|message| {
+            self.at = start;
+            self.error(message)
+        })
     }
 
     /// Reads an integer from 0 to `u64::MAX`.
@@ -1290,6 +1331,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn whole_numbers_are_integers_however_written() {
+        for (text, value) in [
+            ("12", Ok(12)),
+            ("12.0", Ok(12)),
+            ("1.2e1", Ok(12)),
+            ("1.2E+1", Ok(12)),
+            ("120e-1", Ok(12)),
+            ("10e-1", Ok(1)),
+            ("0.0", Ok(0)),
+            ("0e99999999999999999999", Ok(0)),
+            ("18446744073709551615", Ok(u64::MAX)),
+            ("1.8446744073709551615e19", Ok(u64::MAX)),
+            ("18446744073709551616", Err(OUT_OF_RANGE)),
+            ("1e20", Err(OUT_OF_RANGE)),
+            ("1e99999999999999999999", Err(OUT_OF_RANGE)),
+            ("1.25e1", Err("invalid type: expected an integer, not a fraction")),
+            ("5e-1", Err("invalid type: expected an integer, not a fraction")),
+            ("1e-99999999999999999999", Err("invalid type: expected an integer, not a fraction")),
+        ] {
+            assert_eq!(integral(text.as_bytes()), value, "{text}");
+        }
+        assert_eq!(from_str::<i64>("-3.0e2").ok(), Some(-300));
+        assert_eq!(from_str::<u8>("2.55e2").ok(), Some(255));
+        assert!(from_str::<u8>("2.56e2").is_err());
+    }
+
+    #[test]
     fn uuids_read_in_both_forms_and_nothing_else() {
         let id = Uuid::from_u128(0x67e5_5044_10b1_426f_9247_bb68_0e5f_e0c8);
         assert_eq!(parse_uuid("67e55044-10b1-426f-9247-bb680e5fe0c8"), Some(id));
@@ -1330,7 +1398,7 @@ mod tests {
             assert_eq!(from_str::<i64>(&value.to_string()).expect("read"), value);
         }
         assert_eq!(from_str::<u64>("18446744073709551615").expect("read"), u64::MAX);
-        for bad in ["18446744073709551616", "1.5", "1e3", "-1", "01", "", "\"1\"", "1 2"] {
+        for bad in ["18446744073709551616", "1.5", "1e-3", "-1", "01", "", "\"1\"", "1 2"] {
             assert!(from_str::<u64>(bad).is_err(), "{bad}");
         }
         assert!(from_str::<i64>("9223372036854775808").is_err());

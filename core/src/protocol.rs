@@ -237,65 +237,64 @@ impl ExpectedVersion {
     }
 }
 
-impl Serialize for ExpectedVersion {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl ToJson for ExpectedVersion {
+    fn write_json(&self, w: &mut Writer) {
         match self {
-            ExpectedVersion::Any => serializer.serialize_str("any"),
-            ExpectedVersion::NoStream => serializer.serialize_str("no_stream"),
-            ExpectedVersion::Exists => serializer.serialize_str("exists"),
-            ExpectedVersion::Exact(version) => serializer.serialize_u64(*version),
+            ExpectedVersion::Any => w.string("any"),
+            ExpectedVersion::NoStream => w.string("no_stream"),
+            ExpectedVersion::Exists => w.string("exists"),
+            ExpectedVersion::Exact(version) => w.unsigned(*version),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for ExpectedVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Exact(Version),
-            Named(String),
+impl FromJson for ExpectedVersion {
+    fn read_json(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        if !r.at_string() {
+            return r.unsigned().map(ExpectedVersion::Exact);
         }
-        match Wire::deserialize(deserializer)? {
-            Wire::Exact(version) => Ok(ExpectedVersion::Exact(version)),
-            Wire::Named(name) => match name.as_str() {
-                "any" => Ok(ExpectedVersion::Any),
-                "no_stream" => Ok(ExpectedVersion::NoStream),
-                "exists" => Ok(ExpectedVersion::Exists),
-                other => Err(serde::de::Error::custom(format!(
-                    "expected_version must be a number, \"any\", \"no_stream\" or \"exists\", not {other:?}"
-                ))),
-            },
+        match r.text_value()?.as_ref() {
+            "any" => Ok(ExpectedVersion::Any),
+            "no_stream" => Ok(ExpectedVersion::NoStream),
+            "exists" => Ok(ExpectedVersion::Exists),
+            other => Err(r.error(&format!(
+                "expected_version must be a number, \"any\", \"no_stream\" or \"exists\", not {other:?}"
+            ))),
         }
     }
 }
 
-/// One event in a raw append: `{id, type, data, meta?}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+crate::serde_via_json!(ExpectedVersion);
+
+/// One event in a raw append: `{id, type, data, schema?, meta?}`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
     /// The event's id, made by the caller; a retry reuses it.
     pub id: Uuid,
     /// The event type, which must be known to the server.
-    #[serde(rename = "type")]
     pub event_type: String,
     /// The payload's schema; the current one when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<u32>,
     /// The payload.
     pub data: RawJson,
     /// Metadata; the server fills it in when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
 }
 
+crate::json_struct!(NewEvent { id, event_type as "type", schema, data, meta });
+crate::serde_via_json!(NewEvent);
+
 /// `POST /v1/streams/{stream}/events` body.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AppendRequest {
     /// What the stream must look like for the append to go through.
     pub expected_version: ExpectedVersion,
     /// The events, in order.
     pub events: Vec<NewEvent>,
 }
+
+crate::json_struct!(AppendRequest { expected_version, events });
+crate::serde_via_json!(AppendRequest);
 
 /// `POST /v1/streams/{stream}/events` response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

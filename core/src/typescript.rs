@@ -902,8 +902,9 @@ lists!([T], Vec<T>, VecDeque<T>);
 impl<A: TypeScript, B: TypeScript> TypeScript for (A, B) {
     fn typescript(types: &mut Declarations) -> Ty {
         let (a, b) = (A::typescript(types), B::typescript(types));
+        // Each item either type (not `prefixItems`, which tools on older drafts refuse).
         let schema = format!(
-            r#"{{"type":"array","prefixItems":[{},{}],"minItems":2,"maxItems":2}}"#,
+            r#"{{"type":"array","items":{{"anyOf":[{},{}]}},"minItems":2,"maxItems":2}}"#,
             a.schema, b.schema
         );
         Ty::new(format!("[{}, {}]", a.ts, b.ts), schema)

@@ -202,11 +202,20 @@ impl Domain for Bank {
         let Some(account) = state else { return };
         match event {
             BankEvent::AccountOpened(_) => {}
-            BankEvent::MoneyDeposited(e) => account.balance += e.amount,
-            BankEvent::MoneyWithdrawn(e) => account.balance -= e.amount,
+            // Saturating: a raw append may carry any amount, and a fold never fails.
+            BankEvent::MoneyDeposited(e) => {
+                account.balance = account.balance.saturating_add(e.amount)
+            }
+            BankEvent::MoneyWithdrawn(e) => {
+                account.balance = account.balance.saturating_sub(e.amount)
+            }
             BankEvent::CreditLineChanged(e) => account.limit = e.limit,
-            BankEvent::TransferredOut(e) => account.balance -= e.amount,
-            BankEvent::TransferredIn(e) => account.balance += e.amount,
+            BankEvent::TransferredOut(e) => {
+                account.balance = account.balance.saturating_sub(e.amount)
+            }
+            BankEvent::TransferredIn(e) => {
+                account.balance = account.balance.saturating_add(e.amount)
+            }
             BankEvent::AccountClosed(_) => account.closed = true,
         }
     }

@@ -37,7 +37,7 @@ impl Projection<Bank> for Balances {
             BankEvent::AccountOpened(e) => row.owner = e.owner.clone(),
             BankEvent::CreditLineChanged(e) => row.limit = e.limit,
             BankEvent::AccountClosed(_) => row.closed = true,
-            event => row.balance += movement(event).0,
+            event => row.balance = row.balance.saturating_add(movement(event).0),
         }
     }
 }
@@ -97,8 +97,8 @@ impl Projection<Bank> for Statement {
 fn movement(event: &BankEvent) -> (i64, &str, Option<Uuid>) {
     match event {
         BankEvent::MoneyDeposited(e) => (e.amount, &e.reference, None),
-        BankEvent::MoneyWithdrawn(e) => (-e.amount, &e.reference, None),
-        BankEvent::TransferredOut(e) => (-e.amount, &e.reference, Some(e.to)),
+        BankEvent::MoneyWithdrawn(e) => (e.amount.saturating_neg(), &e.reference, None),
+        BankEvent::TransferredOut(e) => (e.amount.saturating_neg(), &e.reference, Some(e.to)),
         BankEvent::TransferredIn(e) => (e.amount, &e.reference, Some(e.from)),
         _ => (0, "", None),
     }

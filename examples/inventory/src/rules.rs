@@ -227,8 +227,15 @@ impl Domain for Inventory {
         match event {
             InventoryEvent::ItemAdded(_) => {}
             InventoryEvent::ItemRenamed(e) => item.name = e.name.clone(),
-            InventoryEvent::StockReceived(e) => *item.stock.entry(&e.site) += e.qty,
-            InventoryEvent::StockConsumed(e) => *item.stock.entry(&e.site) -= e.qty,
+            // Saturating: a raw append may carry any quantity, and a fold never fails.
+            InventoryEvent::StockReceived(e) => {
+                let qty = item.stock.entry(&e.site);
+                *qty = qty.saturating_add(e.qty);
+            }
+            InventoryEvent::StockConsumed(e) => {
+                let qty = item.stock.entry(&e.site);
+                *qty = qty.saturating_sub(e.qty);
+            }
             InventoryEvent::StockCounted(e) => {
                 item.stock.insert(e.site.clone(), e.counted);
             }

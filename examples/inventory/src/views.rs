@@ -42,7 +42,7 @@ impl StockRow {
             }
             InventoryEvent::ItemRenamed(e) => row.name = e.name.clone(),
             InventoryEvent::StockReceived(e) => row.add(&e.site, e.qty),
-            InventoryEvent::StockConsumed(e) => row.add(&e.site, -e.qty),
+            InventoryEvent::StockConsumed(e) => row.add(&e.site, e.qty.saturating_neg()),
             InventoryEvent::StockCounted(e) => row.add(&e.site, e.delta),
             InventoryEvent::ItemRetired(_) => row.retired = true,
         }
@@ -50,12 +50,12 @@ impl StockRow {
 
     fn add(&mut self, site: &str, delta: i64) {
         match self.sites.get_mut(site) {
-            Some(qty) => *qty += delta,
+            Some(qty) => *qty = qty.saturating_add(delta),
             None => {
                 self.sites.insert(site.to_owned(), delta);
             }
         }
-        self.total += delta;
+        self.total = self.total.saturating_add(delta);
     }
 }
 
@@ -170,7 +170,7 @@ impl Projection<Inventory> for History {
     fn apply(row: &mut Option<Self::Row>, envelope: &Envelope<InventoryEvent>) {
         let (site, change) = match &envelope.event {
             InventoryEvent::StockReceived(e) => (&e.site, Change::By(e.qty)),
-            InventoryEvent::StockConsumed(e) => (&e.site, Change::By(-e.qty)),
+            InventoryEvent::StockConsumed(e) => (&e.site, Change::By(e.qty.saturating_neg())),
             InventoryEvent::StockCounted(e) => (&e.site, Change::To(e.counted)),
             _ => return,
         };
@@ -178,7 +178,7 @@ impl Projection<Inventory> for History {
         let points = sites.entry(site);
         let last = points.back().map_or(0, |(_, qty)| *qty);
         let qty = match change {
-            Change::By(delta) => last + delta,
+            Change::By(delta) => last.saturating_add(delta),
             Change::To(qty) => qty,
         };
         points.push_back((envelope.position, qty));
