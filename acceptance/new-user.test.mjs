@@ -216,3 +216,43 @@ test("offline, a reload, one sync; a conflict from a second browser shows its ty
   const types = (await events()).map((e) => e.type);
   assert.deepEqual(types, ["TodoAdded", "TodoDeleted"], "the refused rename recorded nothing");
 });
+
+/** The schema of the `data` of command `type` in an OpenAPI document the server wrote. */
+function commandData(document, type) {
+  const schemas = document.components.schemas;
+  const union = Object.values(schemas).find((s) => s.anyOf?.some((m) => m.properties?.type?.const === type));
+  assert.ok(union, `the document describes the command ${type}`);
+  return union.anyOf.find((m) => m.properties.type.const === type).properties.data;
+}
+
+test("the server's OpenAPI document follows a change of a command's field in Rust", { timeout: 900_000 }, async () => {
+  const command = "cargo run -p annals-todo-server -- openapi --output openapi.json";
+  await run(command);
+  const before = JSON.parse(readFileSync(join(app, "openapi.json"), "utf8"));
+  const added = commandData(before, "AddTodo");
+  assert.deepEqual(added.required, ["todo", "title"]);
+  assert.equal(added.properties.todo.format, "uuid");
+  assert.match(added.properties.title.description, /^Its title: trimmed, 1 to `TITLE_LENGTH` characters\.$/);
+
+  // The field `title` of AddTodo, renamed on the wire and documented anew, in Rust only.
+  const commands = join(app, "todo/src/commands.rs");
+  const source = readFileSync(commands, "utf8");
+  const field = "        /// Its title: trimmed, 1 to [`TITLE_LENGTH`](crate::TITLE_LENGTH) characters.\n        title: String,\n    },\n    /// Give a to-do a new title.";
+  assert.ok(source.includes(field), "AddTodo's title, as examples/todo has it");
+  const renamed = "        /// What the to-do says.\n        #[json(rename = \"label\")]\n        title: String,\n    },\n    /// Give a to-do a new title.";
+  writeFileSync(commands, source.replace(field, renamed));
+  try {
+    await run(command);
+  } finally {
+    writeFileSync(commands, source);
+  }
+  const after = JSON.parse(readFileSync(join(app, "openapi.json"), "utf8"));
+  const changed = commandData(after, "AddTodo");
+  assert.deepEqual(changed.required, ["todo", "label"]);
+  assert.equal(changed.properties.label.description, "What the to-do says.");
+  assert.equal(changed.properties.title, undefined);
+  // Nothing else changed: the rest of the document is the same.
+  for (const document of [before, after]) delete commandData(document, "AddTodo").properties;
+  for (const document of [before, after]) delete commandData(document, "AddTodo").required;
+  assert.deepEqual(after, before);
+});

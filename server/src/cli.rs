@@ -92,6 +92,16 @@ pub enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Write the OpenAPI document of the HTTP API, with the domain's types, as
+    /// `GET /v1/openapi.json` serves it (no database, no server needed).
+    Openapi {
+        /// The domain, when the server hosts several (the first by default).
+        #[arg(long, env = "ANNALS_DOMAIN")]
+        domain: Option<String>,
+        /// The file to write; stdout when absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Print a signed token.
     Token {
         /// The HS256 secret the server uses, at least 32 bytes.

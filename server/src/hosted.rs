@@ -5,7 +5,12 @@ use std::sync::Arc;
 
 use annals_core::json::{self, RawJson};
 use annals_core::protocol::CommandRequest;
-use annals_core::{CommandData, DecodeError, Domain, StreamState, Version, ViewSet};
+use annals_core::{
+    CommandData, DecodeError, Domain, EventData, Meta, StreamState, Version, ViewSet,
+};
+
+use annals_core::typescript::{self, Declarations, Ty, TypeScript};
+use serde_json::Value;
 
 use crate::engine::decode_rows;
 #[cfg(feature = "postgres")]
@@ -37,6 +42,30 @@ pub trait Hosted: Send + Sync {
     /// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`), whose
     /// writer decides this domain's commands.
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Arc<dyn Store>, StoreError>>;
+    /// The domain's wire types as JSON Schema, generated from its Rust types, none of their
+    /// names one of `reserved`.
+    fn schemas(&self, reserved: &[&str]) -> DomainSchemas;
+    /// The current schema of one of the domain's event types.
+    fn event_schema(&self, event_type: &str) -> Option<u32>;
+}
+
+/// A domain's wire types as JSON Schema (see `annals_core::typescript`), for the OpenAPI
+/// document. Named types are `$ref`s into `components`.
+pub struct DomainSchemas {
+    /// The union of its commands, `{ type, data }` each.
+    pub command: Value,
+    /// The union of its events, `{ type, data }` each.
+    pub event: Value,
+    /// One stream's decided state.
+    pub state: Value,
+    /// Each view: its name, whether it is one value, its whole value and one row.
+    pub views: Vec<(&'static str, bool, Value, Value)>,
+    /// Its rejection codes.
+    pub codes: Value,
+    /// An event's meta.
+    pub meta: Value,
+    /// The named types, by name.
+    pub components: Vec<(String, Value)>,
 }
 
 /// A view's name, reducer version and shape.
@@ -75,6 +104,30 @@ pub fn host<D: Domain + Send + Sync>() -> Arc<dyn Hosted> {
 impl<D: Domain + Send + Sync> Hosted for Host<D> {
     fn name(&self) -> &'static str {
         D::NAME
+    }
+
+    fn event_schema(&self, event_type: &str) -> Option<u32> {
+        D::Event::schema_of(event_type)
+    }
+
+    fn schemas(&self, reserved: &[&str]) -> DomainSchemas {
+        let mut types = Declarations::default();
+        types.reserve(reserved);
+        let command = schema(D::Command::typescript(&mut types));
+        let event = schema(D::Event::typescript(&mut types));
+        let state = schema(D::State::typescript(&mut types));
+        let views = typescript::view_types::<D>(&mut types)
+            .into_iter()
+            .map(|view| (view.name, view.single, schema(view.all), schema(view.row)))
+            .collect();
+        let codes = schema(typescript::rejection_codes::<D>());
+        let meta = schema(Meta::typescript(&mut types));
+        let components = types
+            .schemas()
+            .into_iter()
+            .map(|(name, text)| (name.to_owned(), parse(text)))
+            .collect();
+        DomainSchemas { command, event, state, views, codes, meta, components }
     }
 
     fn category(&self) -> &'static str {
@@ -134,4 +187,14 @@ impl<D: Domain + Send + Sync> Hosted for Host<D> {
             )))
         })
     }
+}
+
+/// A type's JSON Schema as a value.
+fn schema(ty: Ty) -> Value {
+    parse(&ty.schema)
+}
+
+/// JSON Schema text that annals-core wrote (always JSON: `annals_core::typescript` tests it).
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("a schema is not JSON ({err}): {text}"))
 }

@@ -79,7 +79,7 @@ impl Server {
         let mut command = Cli::command().name(name.clone()).bin_name(name);
         if self.domains.len() < 2 {
             // With one domain there is nothing to choose.
-            for subcommand in ["serve", "export", "import", "rebuild"] {
+            for subcommand in ["serve", "export", "import", "rebuild", "openapi"] {
                 command = command
                     .mut_subcommand(subcommand, |c| c.mut_arg("domain", |arg| arg.hide(true)));
             }
@@ -109,6 +109,18 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
             let exp = crate::routes::now_millis() / 1000 + ttl;
             println!("{}", keys.mint(&Claims { sub, tenant, scopes, exp, nbf: None }));
             Ok(())
+        }
+        Command::Openapi { domain: name, output } => {
+            let document = crate::routes::openapi_document(&*domain(name.as_deref(), domains)?);
+            let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())? + "\n";
+            match &output {
+                Some(path) => std::fs::write(path, text)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
         }
         Command::Export { storage, tenant, output } => block_on(async move {
             let store = open(&storage, domains).await?;
@@ -165,7 +177,7 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
                 ));
             }
             let keys = auth_secret.as_deref().map(keys).transpose()?;
-            let domain = domain(&storage, domains)?;
+            let domain = domain(storage.domain.as_deref(), domains)?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
                 let store = domain
@@ -205,20 +217,20 @@ fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> Resu
 }
 
 /// The hosted domain `--domain` names, or the first.
-fn domain(storage: &Storage, domains: &[Arc<dyn Hosted>]) -> Result<Arc<dyn Hosted>, String> {
+fn domain(name: Option<&str>, domains: &[Arc<dyn Hosted>]) -> Result<Arc<dyn Hosted>, String> {
     let names = || domains.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ");
-    let found = match &storage.domain {
+    let found = match name {
         Some(name) => domains.iter().find(|d| d.name() == name),
         None => domains.first(),
     };
-    found.cloned().ok_or_else(|| match &storage.domain {
+    found.cloned().ok_or_else(|| match name {
         Some(name) => format!("unknown domain {name:?}: this server hosts {}", names()),
         None => "this server hosts no domain: give Server::domain one".to_owned(),
     })
 }
 
 async fn open(storage: &Storage, domains: &[Arc<dyn Hosted>]) -> Result<Arc<dyn Store>, String> {
-    domain(storage, domains)?
+    domain(storage.domain.as_deref(), domains)?
         .open(&storage.database)
         .await
         .map_err(|e| format!("cannot open {}: {e}", storage.database))

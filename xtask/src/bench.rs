@@ -71,22 +71,7 @@ fn install_node_packages(root: &Path) -> Result {
     }
     for dir in [root.join("bench").join("peers").join("emmett"), root.join("bench").join("package")]
     {
-        let lock = std::fs::read(dir.join("package-lock.json")).unwrap_or_default();
-        let marker = dir.join("node_modules").join(".annals-installed-lock");
-        if std::fs::read(&marker).is_ok_and(|installed| installed == lock) {
-            println!("{}: node packages installed", dir.display());
-            continue;
-        }
-        let mut npm = util::command("npm");
-        npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
-        // sqlite3 (under emmett-sqlite) compiles against Node's headers; the nodejs package
-        // ships them, so nothing is fetched for them.
-        if Path::new("/usr/include/node/common.gypi").is_file() {
-            npm.env("npm_config_nodedir", "/usr");
-        }
-        util::run(&mut npm)?;
-        std::fs::write(&marker, &lock)
-            .or_else(|error| fail(format!("cannot write {}: {error}", marker.display())))?;
+        util::npm_ci(&dir)?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod acceptance;
 mod bench;
+mod contract;
 mod install;
 mod run;
 mod soak;
@@ -30,6 +31,8 @@ commands:
                    pkg/ folder of its examples/*-wasm crate)
   bench [--quick]  measure the speed and size goals beside the peers and write
                    bench/RESULTS.md (--quick: every measure small, RESULTS.quick.md)
+  contract         check the API contract: the OpenAPI document validated,
+                   schemathesis against a real server, a typed client compiled
   soak [--minutes N] [--record bench/RESULTS.md]
                    mixed load and faults (kill -9 of the server, PostgreSQL restarts
                    and outages) on SQLite and PostgreSQL for N minutes (default 2),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         "test" => test::test(rest),
         "wasm" => wasm::wasm(rest),
         "bench" => bench::bench(rest),
+        "contract" => contract::test(),
         "soak" => soak::soak(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::acceptance;
 use crate::bench;
+use crate::contract;
 use crate::install;
 use crate::soak;
 use crate::util::{self, Result, fail};
@@ -100,6 +101,10 @@ fn run_steps(steps: &mut Steps) -> Result {
     }
     // Plain `cargo test` (not `--all-targets`) so doc tests run too.
     steps.run("tests", || util::run(util::cargo().args(["test", "--workspace"])))?;
+    steps.run(
+        "contract: the OpenAPI document validated, fuzzed by schemathesis, a typed client",
+        contract::test,
+    )?;
     if root.join("wasm").is_dir() {
         // The package is built first and weighed last, so its tests run either way.
         let mut sizes = None;

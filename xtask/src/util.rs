@@ -151,3 +151,24 @@ pub fn toolchain() -> Result<String> {
         .map(|value| value.trim().trim_matches('"').to_owned())
         .map_or_else(|| fail(format!("{} names no channel", path.display())), Ok)
 }
+
+/// `npm ci` in `dir`, unless its lockfile is installed already (a marker in node_modules
+/// holds the lockfile it was installed from).
+pub fn npm_ci(dir: &Path) -> Result {
+    let lock = std::fs::read(dir.join("package-lock.json")).unwrap_or_default();
+    let marker = dir.join("node_modules").join(".annals-installed-lock");
+    if std::fs::read(&marker).is_ok_and(|installed| installed == lock) {
+        println!("{}: node packages installed", dir.display());
+        return Ok(());
+    }
+    let mut npm = command("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
+    // sqlite3 (under the Emmett peer's emmett-sqlite) compiles against Node's headers; the
+    // nodejs package ships them, so nothing is fetched for them.
+    if Path::new("/usr/include/node/common.gypi").is_file() {
+        npm.env("npm_config_nodedir", "/usr");
+    }
+    run(&mut npm)?;
+    std::fs::write(&marker, &lock)
+        .or_else(|error| fail(format!("cannot write {}: {error}", marker.display())))
+}

@@ -13,6 +13,8 @@ use crate::store::EventRow;
 
 /// Most events one page returns.
 pub const MAX_PAGE: u32 = 10_000;
+/// Events a page holds unless `limit` says otherwise.
+pub const DEFAULT_PAGE: u32 = 1000;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/events", get(pull))
@@ -43,7 +45,7 @@ async fn pull(
     Params(page): Params<Page>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let limit = page_limit(page.limit, 1000)?;
+    let limit = page_limit(page.limit, DEFAULT_PAGE)?;
     let log = state.store.events_after(&caller.tenant, page.after, limit).await?;
     let mut out = String::with_capacity(log.events.len() * 256 + 40);
     out.push_str(r#"{"events":"#);

@@ -7,6 +7,8 @@ mod events;
 mod guard;
 mod health;
 mod openapi;
+
+pub use openapi::document as openapi_document;
 mod streams;
 mod subscribe;
 mod views;

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::events::{events_json, page_limit};
+use super::events::{DEFAULT_PAGE, events_json, page_limit};
 use super::{AppState, Body, Metrics, Params, Segments, json_text, now_millis};
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
@@ -32,12 +32,18 @@ fn not_found(stream: &str) -> ApiError {
     ApiError::not_found("stream_not_found", format!("There is no stream {stream:?}."))
 }
 
+/// The most characters a stream's name has.
+pub const MAX_STREAM_NAME: usize = 200;
+
 fn check_name(stream: &str) -> Result<(), ApiError> {
     // PostgreSQL text cannot hold NUL: refuse control characters here rather than fail there.
-    if stream.is_empty() || stream.len() > 200 || stream.chars().any(char::is_control) {
+    let length = stream.chars().count();
+    if length == 0 || length > MAX_STREAM_NAME || stream.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_stream",
-            "A stream name is 1 to 200 characters, none of them control characters.",
+            format!(
+                "A stream name is 1 to {MAX_STREAM_NAME} characters, none of them control characters."
+            ),
         ));
     }
     Ok(())
@@ -51,7 +57,7 @@ async fn events(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     check_name(&stream)?;
-    let limit = page_limit(range.limit, 1000)?;
+    let limit = page_limit(range.limit, DEFAULT_PAGE)?;
     let (events, version) =
         state.store.stream_events(&caller.tenant, &stream, range.from.max(1), limit).await?;
     if version == 0 {
