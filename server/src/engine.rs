@@ -236,7 +236,9 @@ async fn push<D: Domain, T: WriteTx>(
             continue;
         }
         let meta = Attached::onto(request.meta.as_ref(), request.id, pushed.actor, pushed.at);
-        let result = match command.and_then(|command| decide(&batch, &command, &meta, request)) {
+        let result = match command
+            .and_then(|command| decide_caught(&batch, &command, &meta, request))
+        {
             Ok(events) => CommandResult::Accepted { id: request.id, events: batch.record(events) },
             Err(rejection) => CommandResult::Rejected {
                 id: request.id,
@@ -251,6 +253,28 @@ async fn push<D: Domain, T: WriteTx>(
     }
     let writes = batch.finish(tx, fresh).await?;
     Ok((out, writes.head))
+}
+
+/// [`decide`], with a panic of the domain's rules made the command's rejection
+/// (`rules_failed`): deciding changes nothing, so the other commands go on, and a client's
+/// queue is not held up by a command that can never be decided.
+fn decide_caught<D: Domain>(
+    batch: &Batch<D>,
+    command: &D::Command,
+    meta: &Meta,
+    request: &CommandRequest,
+) -> Result<Vec<Envelope<D::Event>>, Rejection> {
+    let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decide(batch, command, meta, request)
+    }));
+    decided.unwrap_or_else(|panic| {
+        let text = crate::store::panic_text(panic.as_ref());
+        tracing::error!(command = %request.id, panic = text, "the domain's rules panicked deciding a command");
+        Err(Rejection::new(
+            "rules_failed",
+            format!("The rules failed on this command ({text}); it was not recorded."),
+        ))
+    })
 }
 
 fn decide<D: Domain>(

@@ -95,6 +95,12 @@ pub fn unavailable(fault: Fault) -> (&'static str, &'static str, u32) {
             1,
         ),
         Fault::Failed => ("unavailable", "The storage is unavailable; try again.", 1),
+        Fault::Panicked => (
+            "internal_error",
+            "The domain's code failed on this request, so nothing of it was recorded; the \
+             server's log says why, under this request's id.",
+            0,
+        ),
     }
 }
 
@@ -164,8 +170,13 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable { fault, request } => {
                 details.insert("request".to_owned(), Value::from(request));
                 let (code, message, seconds) = unavailable(fault);
-                retry_after = Some(seconds);
-                (StatusCode::SERVICE_UNAVAILABLE, code, message.to_owned())
+                if fault == Fault::Panicked {
+                    // Sending it again would fail again: no Retry-After.
+                    (StatusCode::INTERNAL_SERVER_ERROR, code, message.to_owned())
+                } else {
+                    retry_after = Some(seconds);
+                    (StatusCode::SERVICE_UNAVAILABLE, code, message.to_owned())
+                }
             }
         };
         let body = ErrorResponse { error: ErrorBody { code: code.to_owned(), message, details } };

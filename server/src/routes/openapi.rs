@@ -110,9 +110,10 @@ fn responses(scope: &str, own: Value) -> Value {
     all
 }
 
-/// The answers of an endpoint that reads a JSON body.
+/// The answers of an endpoint that reads a JSON body and writes.
 fn body_errors(too_large: &str) -> Value {
     json!({
+        "500": error("internal_error: the domain's code failed on this request (it panicked); nothing of it was recorded"),
         "400": error("invalid_body, invalid_command, unknown_command_type, invalid_event, unknown_event_type, invalid_stream: the body is not what this operation takes"),
         "413": error(too_large),
         "415": error("unsupported_media_type: the body is not sent as application/json"),

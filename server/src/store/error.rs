@@ -19,13 +19,16 @@ pub enum Fault {
     Locked,
     /// Anything else: a failure that says nothing about the database's availability.
     Failed,
+    /// The domain's code panicked on the request (a fold of its events, most likely): the
+    /// request's transaction was rolled back and the writer goes on with the next.
+    Panicked,
 }
 
 impl Fault {
     /// Whether the fault is the database's state rather than this request's (so that every
     /// request would fail alike until it changes).
     pub fn is_availability(self) -> bool {
-        self != Fault::Failed
+        !matches!(self, Fault::Failed | Fault::Panicked)
     }
 }
 
@@ -48,6 +51,23 @@ impl StoreError {
     /// A failure of no particular kind ([`Fault::Failed`]).
     pub fn failed(message: impl Into<String>) -> Self {
         StoreError::new(Fault::Failed, message)
+    }
+
+    /// The domain's code panicked ([`Fault::Panicked`]) with `panic`'s payload.
+    pub fn panicked(panic: &(dyn std::any::Any + Send)) -> Self {
+        StoreError::new(
+            Fault::Panicked,
+            format!("the domain's code panicked: {}", panic_text(panic)),
+        )
+    }
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text,
+        (_, Some(text)) => text,
+        _ => "(no message)",
     }
 }
 

@@ -16,7 +16,7 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use error::{Fault, StoreError};
+pub use error::{Fault, StoreError, panic_text};
 pub(crate) use health::Backoff;
 pub use health::{Health, Part};
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use annals_core::{Domain, Position};
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{Client, Config};
 
@@ -69,22 +70,35 @@ impl Writer {
         tenant: &str,
         jobs: &[Job],
     ) -> Result<Committed, StoreError> {
-        let outcome = match commit::<D>(self.client().await?, tenant, jobs).await {
+        let outcome = match self.attempt::<D>(tenant, jobs).await {
             Err(err) if err.fault == Fault::Unreachable => {
                 tracing::warn!(error = %err, "the writer lost its connection; committing again on a new one");
                 self.client = None;
-                commit::<D>(self.client().await?, tenant, jobs).await
+                self.attempt::<D>(tenant, jobs).await
             }
             outcome => outcome,
         };
         // After a fault of the database (a server that became read-only after a failover,
-        // say), the next transaction runs on a new connection.
+        // say), or a panic in the middle of a transaction, the next one runs on a new
+        // connection.
         if let Err(err) = &outcome
-            && err.fault.is_availability()
+            && (err.fault.is_availability() || err.fault == Fault::Panicked)
         {
             self.client = None;
         }
         outcome
+    }
+
+    /// One run of the transaction; a panic of the domain's code in it (which rolls it back)
+    /// is its error, and the writer goes on.
+    async fn attempt<D: Domain>(
+        &mut self,
+        tenant: &str,
+        jobs: &[Job],
+    ) -> Result<Committed, StoreError> {
+        let client = self.client().await?;
+        let run = std::panic::AssertUnwindSafe(commit::<D>(client, tenant, jobs));
+        run.catch_unwind().await.unwrap_or_else(|panic| Err(StoreError::panicked(panic.as_ref())))
     }
 }
 

@@ -135,7 +135,12 @@ impl Writer {
         jobs: &[Job],
     ) -> Result<Committed, StoreError> {
         let conn = self.connection()?;
-        match runtime.block_on(commit::<D>(conn, tenant, jobs)) {
+        // A panic of the domain's code rolls the transaction back (its drop does) and is this
+        // commit's error: the writer goes on with the next.
+        let run =
+            std::panic::AssertUnwindSafe(|| runtime.block_on(commit::<D>(conn, tenant, jobs)));
+        let outcome = std::panic::catch_unwind(run);
+        match outcome.unwrap_or_else(|panic| Err(StoreError::panicked(panic.as_ref()))) {
             Ok(committed) => {
                 self.succeeded();
                 Ok(committed)
@@ -206,7 +211,7 @@ fn unwritable(err: &StoreError) -> Option<StoreError> {
             Fault::ReadOnly,
             format!("the database file cannot be written: {err}"),
         )),
-        Fault::Locked | Fault::Failed => None,
+        Fault::Locked | Fault::Failed | Fault::Panicked => None,
     }
 }
 
