@@ -159,9 +159,10 @@ fn cases(item: Uuid) -> Vec<Case> {
         parameter(format!("/v1/streams/{stream}?from=abc")),
         parameter(format!("/v1/streams/{stream}?limit=0")),
         parameter(format!("/v1/streams/{stream}?limit=99999999999")),
-        parameter(format!("/v1/streams/{stream}/state?at=4")),
-        parameter(format!("/v1/streams/{stream}/state?at=99999999999")),
-        parameter(format!("/v1/streams/{stream}/state?at={}", u64::MAX)),
+        // A version the stream has not reached: the stream has no state at it.
+        get(format!("/v1/streams/{stream}/state?at=4"), 404, Some("version_not_found")),
+        get(format!("/v1/streams/{stream}/state?at=99999999999"), 404, Some("version_not_found")),
+        get(format!("/v1/streams/{stream}/state?at={}", u64::MAX), 404, Some("version_not_found")),
         parameter(format!("/v1/streams/{stream}/state?at=-1")),
         parameter(format!("/v1/streams/{stream}/state?at=abc")),
         get(format!("/v1/streams/{long}"), 400, Some("invalid_stream")),

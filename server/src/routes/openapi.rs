@@ -208,7 +208,7 @@ pub fn document(domain: &dyn Hosted) -> Value {
             "operationId": "streamState",
             "summary": "A stream's decided state, now or at a version.",
             "parameters": [path("stream", "The stream's name", stream.clone()), query("at", "The version to fold up to (at most the stream's)", uint(0, u64::MAX))],
-            "responses": responses("read", json!({ "200": ok(r("StreamStateResponse")), "400": error("invalid_parameter: at is past the stream's version"), "404": error("stream_not_found") })) } },
+            "responses": responses("read", json!({ "200": ok(r("StreamStateResponse")), "400": error("invalid_parameter"), "404": error("stream_not_found; version_not_found: at is past the stream's version") })) } },
         "/v1/streams/{stream}/events": { "post": {
             "operationId": "append",
             "summary": "Append events as they are (admin scope): each must be one of the domain's events. Event ids sent again get their first positions.",

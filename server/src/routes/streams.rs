@@ -87,10 +87,10 @@ async fn state_of(
     let Some(stored) = stored else {
         return Err(not_found(&stream));
     };
-    if at.is_some_and(|at| at > stored.version) {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!("The stream is at version {}; at cannot be later.", stored.version),
+    if let Some(at) = at.filter(|at| *at > stored.version) {
+        return Err(ApiError::not_found(
+            "version_not_found",
+            format!("{stream} is at version {}: it has no version {at} yet.", stored.version),
         ));
     }
     let needs_events = at.is_some() || !state.domain.current_state_is_stored(&stored);
