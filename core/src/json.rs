@@ -344,6 +344,22 @@ fn between(text: &str, start: usize, end: usize) -> &str {
 /// as digits or with a fraction and exponent that come to one (`12`, `12.0`, `1.2e1`): JSON
 /// does not tell them apart, and neither does a JSON Schema's `integer`.
 fn integral(number: &[u8]) -> Result<u64, &'static str> {
+    // Digits alone, as nearly every integer is written: one pass.
+    let mut value: u64 = 0;
+    for &byte in number {
+        if !byte.is_ascii_digit() {
+            return integral_written_otherwise(number);
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(byte - b'0')))
+            .ok_or(OUT_OF_RANGE)?;
+    }
+    Ok(value)
+}
+
+/// [`integral`] of a number written with a fraction or an exponent.
+fn integral_written_otherwise(number: &[u8]) -> Result<u64, &'static str> {
     let (mantissa, exponent) = match number.iter().position(|b| matches!(b, b'e' | b'E')) {
         Some(at) => {
             (number.get(..at).unwrap_or_default(), number.get(at + 1..).unwrap_or_default())

@@ -370,6 +370,28 @@ pub(crate) struct Job {
     pub(crate) reply: tokio::sync::oneshot::Sender<Result<WriteReply, StoreError>>,
 }
 
+impl Job {
+    /// A job for `tenant`, and its answer once `sent` says whether the writer took it: "the
+    /// writer has stopped" when it did not, or dropped the job unanswered.
+    pub(crate) fn new(
+        tenant: &str,
+        request: WriteRequest,
+    ) -> (Job, impl FnOnce(bool) -> BoxFuture<'static, Result<WriteReply, StoreError>>) {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job { tenant: tenant.to_owned(), request, reply };
+        let answered = move |sent: bool| -> BoxFuture<'static, Result<WriteReply, StoreError>> {
+            Box::pin(async move {
+                let stopped = || StoreError::failed("the writer has stopped");
+                if !sent {
+                    return Err(stopped());
+                }
+                answer.await.map_err(|_| stopped())?
+            })
+        };
+        (job, answered)
+    }
+}
+
 /// Splits a group of jobs by tenant, in the order each tenant's first job arrived: the writer
 /// commits one transaction per tenant.
 pub(crate) fn by_tenant(group: Vec<Job>) -> Vec<(String, Vec<Job>)> {

@@ -19,7 +19,7 @@ mod writer;
 use std::sync::Arc;
 
 use annals_core::{Domain, Position, Version};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_postgres::{Client, NoTls};
 
 use self::link::Readers;
@@ -158,12 +158,8 @@ impl Store for PostgresStore {
         tenant: &str,
         request: WriteRequest,
     ) -> BoxFuture<'_, Result<WriteReply, StoreError>> {
-        let (reply, answer) = oneshot::channel();
-        let sent = self.writer.send(Job { tenant: tenant.to_owned(), request, reply });
-        Box::pin(async move {
-            sent.map_err(|_| StoreError::failed("the writer has stopped"))?;
-            answer.await.map_err(|_| StoreError::failed("the writer has stopped"))?
-        })
+        let (job, answered) = Job::new(tenant, request);
+        answered(self.writer.send(job).is_ok())
     }
 
     fn events_after(

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use annals_core::{Domain, Position, Version};
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 use self::tx::{EVENT_COLUMNS, event_row, head, stream_events, stream_state};
 use self::writer::{Unwritable, Writer, checkpoint_loop, open_writer, write_loop};
@@ -237,13 +237,8 @@ impl Store for SqliteStore {
         tenant: &str,
         request: WriteRequest,
     ) -> BoxFuture<'_, Result<WriteReply, StoreError>> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job { tenant: tenant.to_owned(), request, reply };
-        let sent = self.writer.lock().unwrap_or_else(|p| p.into_inner()).send(job);
-        Box::pin(async move {
-            sent.map_err(|_| StoreError::failed("the writer has stopped"))?;
-            answer.await.map_err(|_| StoreError::failed("the writer has stopped"))?
-        })
+        let (job, answered) = Job::new(tenant, request);
+        answered(self.writer.lock().unwrap_or_else(|p| p.into_inner()).send(job).is_ok())
     }
 
     fn events_after(
