@@ -1,5 +1,5 @@
 // P6: server events, as the JSON text of `GET /v1/events` pages, fed into the package's
-// replica (its stream states and its four inventory views) in Node, against a hand-written
+// replica (its stream states and its five inventory views) in Node, against a hand-written
 // JavaScript reducer doing the same folds (JSON.parse, then reduce).
 //
 //   node views.mjs --pkg wasm/pkg --log LOG.ndjson --events 100000 --runs 5
@@ -36,6 +36,7 @@ function reduceAll(pages) {
   const stock = new Map();
   const activity = [];
   const history = new Map();
+  const reorders = new Map();
   for (const text of pages) {
     const page = JSON.parse(text);
     for (const e of page.events) {
@@ -90,6 +91,9 @@ function reduceAll(pages) {
           state.item.retired = true;
           row.retired = true;
           break;
+        case 'ReorderRequested':
+          reorders.set(`${item}/${d.site}`, { item, site: d.site, held: d.held, reorder_level: d.reorder_level, requested: e.position });
+          break;
       }
       activity.unshift({ position: e.position, item, version: e.version, event: { type: e.type, data: d }, actor: e.meta.actor, at: e.meta.at });
       if (activity.length > ACTIVITY) activity.length = ACTIVITY;
@@ -104,10 +108,13 @@ function reduceAll(pages) {
         const last = points.length > 0 ? points[points.length - 1][1] : 0;
         points.push([e.position, how === 'by' ? last + qty : qty]);
         if (points.length > HISTORY) points.shift();
+        // The reorder request of this site, if there is one, follows its stock.
+        const request = reorders.get(`${item}/${site}`);
+        if (request !== undefined) request.held = how === 'by' ? request.held + qty : qty;
       }
     }
   }
-  return { streams, stock, activity, history };
+  return { streams, stock, activity, history, reorders };
 }
 
 // ---- The package. ----

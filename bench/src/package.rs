@@ -74,7 +74,8 @@ impl Package {
             row.note(format!(
                 "Pages of 1,000 envelopes as `GET /v1/events` returns them, fed through {}; the JS \
                  reducer parses each page and folds the same stream states and views (stock, \
-                 low_stock, activity, history). Package {} ({} events/s), JS {} ({} events/s).",
+                 low_stock, activity, history, reorders). Package {} ({} events/s), JS {} ({} \
+                 events/s).",
                 found["api"].as_str().unwrap_or("the package"),
                 ms(package),
                 thousands(events as f64 / package * 1000.0),

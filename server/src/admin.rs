@@ -164,3 +164,28 @@ pub async fn rebuild_stale(store: &dyn Store, domain: &dyn Hosted) -> Result<(),
     }
     Ok(())
 }
+
+/// The reactions' checkpoints as a table for people: per tenant and reaction, its position,
+/// lag, failures and parked events (of `tenant` only, when given).
+pub async fn list_reactions(store: &dyn Store, tenant: Option<&str>) -> Result<String, StoreError> {
+    let rows = crate::store::reactions::consumers(store.reactions()).await?;
+    let mut text = format!(
+        "{:<16} {:<24} {:>10} {:>10} {:>8} {:>7}  last error\n",
+        "tenant", "reaction", "position", "lag", "failures", "parked"
+    );
+    for row in rows.iter().filter(|row| tenant.is_none_or(|t| t == row.tenant)) {
+        let head = store.events_after(&row.tenant, annals_core::Position::MAX, 1).await?.head;
+        let checkpoint = &row.checkpoint;
+        text.push_str(&format!(
+            "{:<16} {:<24} {:>10} {:>10} {:>8} {:>7}  {}\n",
+            row.tenant,
+            row.name,
+            checkpoint.position,
+            head.saturating_sub(checkpoint.position),
+            checkpoint.failures,
+            row.parked,
+            checkpoint.error.as_deref().unwrap_or("-"),
+        ));
+    }
+    Ok(text)
+}

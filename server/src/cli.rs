@@ -58,6 +58,27 @@ pub enum Command {
         /// (repeat for more). With a secret, naming any makes them the only ones answered.
         #[arg(long, env = "ANNALS_ALLOWED_HOST", value_delimiter = ',')]
         allowed_host: Vec<String>,
+        /// Webhooks to POST events to, as NAME=URL (repeat for more; URLs are http://). Each
+        /// runs as the reaction `webhook-NAME`, signed with --webhook-secret.
+        #[arg(long, env = "ANNALS_WEBHOOK", value_delimiter = ',', value_name = "NAME=URL")]
+        webhook: Vec<String>,
+        /// The event types a webhook sends, as NAME=TYPE,TYPE (repeat for more webhooks); all
+        /// types when not given.
+        #[arg(long, value_name = "NAME=TYPES")]
+        webhook_types: Vec<String>,
+        /// The secret that signs webhook requests (HMAC-SHA256), at least 16 bytes.
+        #[arg(long, env = "ANNALS_WEBHOOK_SECRET", hide_env_values = true)]
+        webhook_secret: Option<String>,
+        /// Tries of an event before a webhook parks it; the waits between them double from
+        /// one second up to a minute.
+        #[arg(long, env = "ANNALS_WEBHOOK_TRIES", default_value_t = crate::reactions::webhook::TRIES)]
+        webhook_tries: u32,
+    },
+    /// List reactions' checkpoints, or start one over.
+    Reactions {
+        /// What to do.
+        #[command(subcommand)]
+        action: ReactionsAction,
     },
     /// Write a tenant's log to a file (or stdout) as NDJSON, one envelope per line.
     Export {
@@ -119,5 +140,34 @@ pub enum Command {
         /// How long the token lives, in seconds.
         #[arg(long, default_value_t = 86_400)]
         ttl: i64,
+    },
+}
+
+/// `reactions list | reset`.
+#[derive(Debug, Subcommand)]
+pub enum ReactionsAction {
+    /// Each reaction's position, lag, failures and parked events, per tenant.
+    List {
+        /// The database and domain.
+        #[command(flatten)]
+        storage: Storage,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Start a reaction over at a position (0: the whole log is delivered again), forgetting
+    /// its failures and parked events. A running server goes on from there.
+    Reset {
+        /// The database and domain.
+        #[command(flatten)]
+        storage: Storage,
+        /// The reaction.
+        name: String,
+        /// Only in this tenant; every tenant when absent.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The position it has handled up to.
+        #[arg(long, default_value_t = 0)]
+        to: u64,
     },
 }

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod hosted;
+pub mod reactions;
 pub mod routes;
 mod server;
 pub mod store;
@@ -72,5 +73,6 @@ pub fn state(
         limits,
         metrics: Arc::new(Metrics::default()),
         subscriptions: Arc::default(),
+        reactions: Arc::default(),
     }
 }

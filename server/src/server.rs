@@ -10,9 +10,12 @@ use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
 
 use crate::auth::{Claims, Keys, Scope};
-use crate::cli::{Cli, Command, Storage};
+use crate::cli::{Cli, Command, ReactionsAction, Storage};
 use crate::hosted::{self, Hosted};
+use crate::reactions::webhook::Webhook;
+use crate::reactions::{Consumer, Reaction, Reactions};
 use crate::store::Store;
+use crate::store::reactions;
 use crate::{Limits, admin};
 
 /// A server program for the domains it is given: a user's `main` is one line.
@@ -30,6 +33,8 @@ use crate::{Limits, admin};
 #[derive(Default)]
 pub struct Server {
     domains: Vec<Arc<dyn Hosted>>,
+    /// Reactions, by the name of their domain.
+    reactions: Vec<(&'static str, Arc<dyn Consumer>)>,
 }
 
 /// Serves the one domain `D` with the whole command line; for a binary's `main`.
@@ -46,6 +51,12 @@ impl Server {
     /// Hosts `D` too; its [`Domain::NAME`] selects it with `--domain`.
     pub fn domain<D: Domain + Send + Sync>(mut self) -> Self {
         self.domains.push(hosted::host::<D>());
+        self
+    }
+
+    /// Runs `reaction` whenever this program serves `D` (see [`crate::reactions`]).
+    pub fn reaction<D: Domain + Send + Sync>(mut self, reaction: Reaction<D>) -> Self {
+        self.reactions.push((D::NAME, Arc::new(reaction)));
         self
     }
 
@@ -83,10 +94,14 @@ impl Server {
                 command = command
                     .mut_subcommand(subcommand, |c| c.mut_arg("domain", |arg| arg.hide(true)));
             }
+            command = command.mut_subcommand("reactions", |c| {
+                c.mut_subcommand("list", |c| c.mut_arg("domain", |arg| arg.hide(true)))
+                    .mut_subcommand("reset", |c| c.mut_arg("domain", |arg| arg.hide(true)))
+            });
         }
         let matches = command.get_matches_from(args);
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
-        run(cli, &self.domains)
+        run(cli, &self)
     }
 }
 
@@ -97,8 +112,29 @@ fn program_name(first: Option<&OsString>) -> String {
         .map_or_else(|| "annals-server".to_owned(), |name| name.to_string_lossy().into_owned())
 }
 
-fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
+fn run(cli: Cli, server: &Server) -> Result<(), String> {
+    let domains = &server.domains;
     match cli.command {
+        Command::Reactions { action: ReactionsAction::List { storage, tenant } } => {
+            block_on(async move {
+                let store = open(&storage, domains).await?;
+                let text = admin::list_reactions(store.as_ref(), tenant.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                print!("{text}");
+                Ok(())
+            })
+        }
+        Command::Reactions { action: ReactionsAction::Reset { storage, name, tenant, to } } => {
+            block_on(async move {
+                let store = open(&storage, domains).await?;
+                let moved = reactions::reset(store.reactions(), tenant.as_deref(), &name, to)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                eprintln!("reset {moved} checkpoint(s) of reaction {name} to position {to}");
+                Ok(())
+            })
+        }
         Command::Token { auth_secret, sub, tenant, scopes, ttl } => {
             let scopes = scopes
                 .split(',')
@@ -170,6 +206,10 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
             max_subscriptions,
             cors_origin,
             allowed_host,
+            webhook,
+            webhook_types,
+            webhook_secret,
+            webhook_tries,
         } => {
             if auth_secret.is_none() && !listen.ip().is_loopback() {
                 return Err(format!(
@@ -178,6 +218,16 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
             }
             let keys = auth_secret.as_deref().map(keys).transpose()?;
             let domain = domain(storage.domain.as_deref(), domains)?;
+            let mut consumers: Vec<Arc<dyn Consumer>> = server
+                .reactions
+                .iter()
+                .filter(|(name, _)| *name == domain.name())
+                .map(|(_, reaction)| reaction.clone())
+                .collect();
+            let hooks =
+                webhooks(&webhook, &webhook_types, webhook_secret.as_deref(), webhook_tries)?;
+            consumers.extend(hooks);
+            check_names(&consumers)?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
                 let store = domain
@@ -195,7 +245,8 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
                     cors_origins: cors_origin,
                     allowed_hosts: allowed_host,
                 };
-                let state = crate::state(store, domain, keys, limits);
+                let mut state = crate::state(store.clone(), domain, keys, limits);
+                state.reactions = Arc::new(Reactions::start(store, consumers));
                 let mut app = crate::app(state);
                 if let Some(dir) = r#static {
                     app = crate::routes::with_static(app, dir);
@@ -204,6 +255,56 @@ fn run(cli: Cli, domains: &[Arc<dyn Hosted>]) -> Result<(), String> {
             })
         }
     }
+}
+
+/// The webhooks of `--webhook NAME=URL`, each with its `--webhook-types NAME=TYPES`.
+fn webhooks(
+    specs: &[String],
+    types: &[String],
+    secret: Option<&str>,
+    tries: u32,
+) -> Result<Vec<Arc<dyn Consumer>>, String> {
+    for spec in types {
+        let (name, _) = pair(spec, "--webhook-types")?;
+        if !specs.iter().any(|s| s.split_once('=').is_some_and(|(n, _)| n == name)) {
+            return Err(format!("--webhook-types names {name:?}, which no --webhook names"));
+        }
+    }
+    let mut hooks: Vec<Arc<dyn Consumer>> = Vec::new();
+    for spec in specs {
+        let (name, url) = pair(spec, "--webhook")?;
+        let secret = secret.ok_or("--webhook needs --webhook-secret (ANNALS_WEBHOOK_SECRET)")?;
+        let mut hook = Webhook::new(name, url, secret.as_bytes())?.tries(tries);
+        for spec in types {
+            if let Some((_, list)) = spec.split_once('=').filter(|(n, _)| *n == name) {
+                let list: Vec<&str> = list.split(',').map(str::trim).collect();
+                hook = hook.event_types(&list);
+            }
+        }
+        hooks.push(Arc::new(hook));
+    }
+    Ok(hooks)
+}
+
+/// `NAME=VALUE` of a flag's value.
+fn pair<'a>(spec: &'a str, flag: &str) -> Result<(&'a str, &'a str), String> {
+    spec.split_once('=').ok_or_else(|| format!("{flag} takes NAME=VALUE, not {spec:?}"))
+}
+
+/// Refuses reactions whose names cannot key a checkpoint, or that share one.
+fn check_names(consumers: &[Arc<dyn Consumer>]) -> Result<(), String> {
+    for (index, consumer) in consumers.iter().enumerate() {
+        let name = consumer.name();
+        if !crate::reactions::valid_name(name) {
+            return Err(format!(
+                "a reaction's name is 1 to 64 letters, digits, - or _, not {name:?}"
+            ));
+        }
+        if consumers[..index].iter().any(|other| other.name() == name) {
+            return Err(format!("two reactions are named {name:?}"));
+        }
+    }
+    Ok(())
 }
 
 /// The keys of `--auth-secret`, or why the secret is refused.

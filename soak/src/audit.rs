@@ -11,7 +11,7 @@ use crate::Rng;
 use crate::load::{Ledger, Load, Seen};
 
 /// The inventory's read models.
-const VIEWS: [&str; 4] = ["stock", "low_stock", "activity", "history"];
+const VIEWS: [&str; 5] = ["stock", "low_stock", "activity", "history", "reorders"];
 /// How long a node may take to answer reads once the faults have stopped.
 const SETTLE: Duration = Duration::from_secs(120);
 

@@ -38,7 +38,8 @@ test("undo, redo, the chart, time travel, renaming and retiring, from the interf
   await page.keyboard.press("Tab");
   assert.equal(await focused(page), "add-reorder");
   await page.keyboard.press("ControlOrMeta+A");
-  await page.keyboard.type("10");
+  // Low enough that no change below crosses it: the server's reorder reaction stays out.
+  await page.keyboard.type("5");
   await page.keyboard.press("Enter");
   const apples = await page.locator("[data-testid=item-row]", { hasText: "Apples" }).getAttribute("data-item");
   assert.equal(await focused(page), "add-name", "the name field is ready for the next item");
@@ -112,7 +113,7 @@ test("undo, redo, the chart, time travel, renaming and retiring, from the interf
   await page.getByTestId("items-table").getByRole("button", { name: "Apples", exact: true }).waitFor();
 
   // More of the cafeteria, for the screenshots: stock at several sites, a low item, one retired.
-  const rice = await addItem(page, { name: "Rice", unit: "kg", reorder: 15 });
+  const rice = await addItem(page, { name: "Rice", unit: "kg", reorder: 3 });
   await selectItem(page, "Rice");
   await record(page, "receive", "crossroads", 25);
   await record(page, "receive", "riverside", 10);
@@ -164,6 +165,18 @@ test("undo, redo, the chart, time travel, renaming and retiring, from the interf
   await page.getByTestId("activity-more").click();
   assert.equal(await entries.count(), 25);
   assert.equal(await page.getByTestId("activity-more").isHidden(), true);
+
+  // Using stock below an item's reorder level: the server's reaction asks for more, and the
+  // request shows once synced, until the site is refilled.
+  const requests = page.getByTestId("reorders").getByTestId("reorder-request");
+  assert.equal(await requests.count(), 0);
+  await selectItem(page, "Bread rolls");
+  await record(page, "consume", "crossroads", 15);
+  await requests.first().waitFor();
+  assert.deepEqual(await requests.allTextContents(), ["Bread rolls at crossroads25 pcs held · reorder below 30"]);
+  await screenshot(page.getByTestId("reorders"), "reorder-requests");
+  await record(page, "receive", "crossroads", 10);
+  await requests.first().waitFor({ state: "detached" });
 
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
   const small = await openApp(phone, server.url);

@@ -7,7 +7,7 @@ import type { Context, Inventory } from "./context";
 import { handle, say } from "./dom";
 import { newId } from "./ids";
 import { ItemPanel } from "./item";
-import { renderActivity, renderItems, renderLowStock, renderRejected, renderSites } from "./lists";
+import { renderActivity, renderItems, renderLowStock, renderRejected, renderReorders, renderSites } from "./lists";
 import { renderStatus } from "./status";
 import { DEFAULT_SITES } from "./words";
 
@@ -88,6 +88,7 @@ export class App implements Context {
     renderStatus(replica, this.#lastHeard);
     renderItems(this, stock);
     renderLowStock(this, replica.view("low_stock"));
+    renderReorders(this, stock, replica.view("reorders"));
     renderRejected(this, stock);
     renderActivity(this, stock, activity);
     const sites = new Set(DEFAULT_SITES);

@@ -1,7 +1,7 @@
-// The lists of the page: every item with its stock per site, the low-stock list, the commands
-// the server refused (with its reasons), and the activity feed.
+// The lists of the page: every item with its stock per site, the low-stock list, the open
+// reorder requests, the commands the server refused (with its reasons), and the activity feed.
 
-import type { ActivityEntry, StockRow, Uuid } from "annals-inventory";
+import type { ActivityEntry, ReorderRow, StockRow, Uuid } from "annals-inventory";
 import type { Context } from "./context";
 import { h, handle, refill, region } from "./dom";
 import { amount, describeCommand, describeEvent, nameLookup, when } from "./words";
@@ -76,6 +76,41 @@ export function renderLowStock(context: Context, low: Record<Uuid, StockRow>) {
     ),
   );
   region("low-empty").hidden = entries.length > 0;
+}
+
+/**
+ * The open reorder requests (the `reorders` view lists those whose site still holds less than
+ * the reorder level), by item name and site; a retired item's requests leave the list with it.
+ */
+export function renderReorders(context: Context, stock: Record<Uuid, StockRow>, reorders: Record<string, ReorderRow>) {
+  const nameOf = nameLookup(stock);
+  const entries = Object.entries(reorders)
+    .filter(([, row]) => !stock[row.item]?.retired)
+    .sort(([, a], [, b]) =>
+      nameOf(a.item).localeCompare(nameOf(b.item), undefined, { sensitivity: "base" }) || a.site.localeCompare(b.site),
+    );
+  refill(
+    region("reorders"),
+    entries.map(([key, row]) =>
+      h(
+        "li",
+        { "data-testid": "reorder-request", "data-item": row.item, "data-site": row.site },
+        h(
+          "button",
+          { type: "button", class: "link", "data-key": `reorder-${key}`, onclick: () => context.select(row.item) },
+          nameOf(row.item),
+          h("small", {}, ` at ${row.site}`),
+        ),
+        h(
+          "span",
+          { class: "low-qty" },
+          `${amount(row.held, stock[row.item]?.unit)} held`,
+          h("small", {}, ` · reorder below ${row.reorder_level}`),
+        ),
+      ),
+    ),
+  );
+  region("reorders-empty").hidden = entries.length > 0;
 }
 
 export function renderRejected(context: Context, stock: Record<Uuid, StockRow>) {

@@ -36,6 +36,10 @@ export function describeEvent(event: Event, name: string, unit?: string): string
     }
     case "ItemRetired":
       return `Retired ${name}`;
+    case "ReorderRequested": {
+      const { site, held, reorder_level } = event.data;
+      return `Asked for more ${name} at ${site} (${amount(held, unit)} held, reorder below ${reorder_level})`;
+    }
   }
 }
 
@@ -56,6 +60,8 @@ export function describeCommand(command: Command, nameOf: NameOf, unitOf: (item:
       return `Count ${amount(command.data.counted, unit)} of ${name} at ${command.data.site}`;
     case "RetireItem":
       return `Retire ${name}`;
+    case "RequestReorder":
+      return `Ask for more ${name} at ${command.data.site}`;
   }
 }
 

@@ -27,8 +27,15 @@ const ACCOUNT: &str = "3d0e7b52-8a41-4f6c-b1d9-27c5e8a09f64";
 const OTHER: &str = "9b2f6e14-c7a3-4d85-a0e6-51f83d2c7b90";
 
 /// Every inventory event type; each needs a fixture at its current schema.
-const INVENTORY_TYPES: [&str; 6] =
-    ["ItemAdded", "ItemRenamed", "StockReceived", "StockConsumed", "StockCounted", "ItemRetired"];
+const INVENTORY_TYPES: [&str; 7] = [
+    "ItemAdded",
+    "ItemRenamed",
+    "StockReceived",
+    "StockConsumed",
+    "StockCounted",
+    "ItemRetired",
+    "ReorderRequested",
+];
 
 /// Every bank event type; each needs a fixture at its current schema.
 const BANK_TYPES: [&str; 7] = [
@@ -150,6 +157,11 @@ fn inventory_event(file: &str) -> InventoryEvent {
             delta: -1,
         }),
         "ItemRetired.v1.json" => InventoryEvent::ItemRetired(ItemRetired {}),
+        "ReorderRequested.v1.json" => InventoryEvent::ReorderRequested(ReorderRequested {
+            site: "crossroads".into(),
+            held: 9,
+            reorder_level: 12,
+        }),
         other => panic!("inventory/{other}: add the event it must decode to"),
     }
 }

@@ -17,6 +17,8 @@ pub enum InventoryCommand {
     CountStock(CountStock),
     /// See [`RetireItem`].
     RetireItem(RetireItem),
+    /// See [`RequestReorder`].
+    RequestReorder(RequestReorder),
 }
 
 /// Start tracking a new item.
@@ -92,4 +94,14 @@ pub struct CountStock {
 pub struct RetireItem {
     /// The item.
     pub item: Uuid,
+}
+
+/// Ask for more of an item at a site: issued by the server's reorder reaction when the site's
+/// stock falls below the item's reorder level.
+#[derive(Clone, Debug, PartialEq, Json)]
+pub struct RequestReorder {
+    /// The item.
+    pub item: Uuid,
+    /// The site: 1-40 characters.
+    pub site: String,
 }

@@ -19,6 +19,8 @@ pub enum InventoryEvent {
     StockCounted(StockCounted),
     /// See [`ItemRetired`].
     ItemRetired(ItemRetired),
+    /// See [`ReorderRequested`].
+    ReorderRequested(ReorderRequested),
 }
 
 /// An item was added. Schema 2; schema 1 was `{"item_name"}` alone.
@@ -73,6 +75,17 @@ pub struct StockCounted {
 /// An item was retired.
 #[derive(Clone, Debug, PartialEq, Json)]
 pub struct ItemRetired {}
+
+/// More of an item was asked for at a site.
+#[derive(Clone, Debug, PartialEq, Json)]
+pub struct ReorderRequested {
+    /// The site.
+    pub site: String,
+    /// Units the site held when it was asked.
+    pub held: i64,
+    /// The item's reorder level then.
+    pub reorder_level: i64,
+}
 
 /// `ItemAdded` as schema 1 wrote it.
 #[derive(Json)]

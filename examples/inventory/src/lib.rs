@@ -1,4 +1,5 @@
-//! The cafeteria inventory: items with stock per site, received, consumed and counted.
+//! The cafeteria inventory: items with stock per site, received, consumed and counted, and
+//! more of them asked for when a site runs low.
 //!
 //! Stream `item-<uuid>`. Quantities are integers. See [`Inventory`] for the rules.
 
@@ -8,15 +9,17 @@ mod rules;
 mod views;
 
 pub use commands::{
-    AddItem, ConsumeStock, CountStock, InventoryCommand, ReceiveStock, RenameItem, RetireItem,
+    AddItem, ConsumeStock, CountStock, InventoryCommand, ReceiveStock, RenameItem, RequestReorder,
+    RetireItem,
 };
 pub use events::{
-    InventoryEvent, ItemAdded, ItemRenamed, ItemRetired, StockConsumed, StockCounted,
-    StockReceived, upcast,
+    InventoryEvent, ItemAdded, ItemRenamed, ItemRetired, ReorderRequested, StockConsumed,
+    StockCounted, StockReceived, upcast,
 };
 pub use rules::{Inventory, InventoryRejection, Item};
 pub use views::{
-    ACTIVITY_LENGTH, Activity, ActivityEntry, HISTORY_POINTS, History, LowStock, Stock, StockRow,
+    ACTIVITY_LENGTH, Activity, ActivityEntry, HISTORY_POINTS, History, LowStock, ReorderRow,
+    Reorders, Stock, StockRow,
 };
 
 /// The README's example, run as a test.

@@ -4,7 +4,7 @@ use annals_core::Uuid;
 
 use super::commands::*;
 use super::events::*;
-use super::views::{Activity, History, LowStock, Stock};
+use super::views::{Activity, History, LowStock, Reorders, Stock};
 
 use annals_core::{
     Change, Context, Domain, DynView, Json, Rejection, SmallMap, Table, stream_name,
@@ -209,6 +209,18 @@ impl Domain for Inventory {
                 active(state, &c.item)?;
                 InventoryEvent::ItemRetired(ItemRetired {})
             }
+            // Recorded whatever the site holds now: whether a request is open is the view's
+            // to say (`reorders`), from the stock that follows it.
+            InventoryCommand::RequestReorder(c) => {
+                let item = active(state, &c.item)?;
+                let site = site(&c.site)?;
+                let held = item.at(&site);
+                InventoryEvent::ReorderRequested(ReorderRequested {
+                    site,
+                    held,
+                    reorder_level: item.reorder_level,
+                })
+            }
         };
         Ok(vec![stream.append(event)])
     }
@@ -240,6 +252,7 @@ impl Domain for Inventory {
                 item.stock.insert(e.site.clone(), e.counted);
             }
             InventoryEvent::ItemRetired(_) => item.retired = true,
+            InventoryEvent::ReorderRequested(_) => {}
         }
     }
 
@@ -250,7 +263,8 @@ impl Domain for Inventory {
     /// leave a site below zero. A rename is undone on the condition that the item still has
     /// the name it gave (`from`), so an undo never erases another device's rename. An added
     /// item is undone by retiring it, which keeps its history and whatever others recorded
-    /// for it; retiring cannot be undone.
+    /// for it; retiring cannot be undone, nor can a reorder request, which is no change of
+    /// stock but a request made.
     fn compensate(
         command: &InventoryCommand,
         before: &Context<'_, Self>,
@@ -295,7 +309,7 @@ impl Domain for Inventory {
                     }),
                 }
             }
-            InventoryCommand::RetireItem(_) => return None,
+            InventoryCommand::RetireItem(_) | InventoryCommand::RequestReorder(_) => return None,
         })
     }
 
@@ -305,6 +319,7 @@ impl Domain for Inventory {
             Table::<Self, LowStock>::boxed(),
             Table::<Self, Activity>::boxed(),
             Table::<Self, History>::boxed(),
+            Table::<Self, Reorders>::boxed(),
         ]
     }
 }
@@ -317,6 +332,7 @@ fn item_of(command: &InventoryCommand) -> &Uuid {
         InventoryCommand::ConsumeStock(c) => &c.item,
         InventoryCommand::CountStock(c) => &c.item,
         InventoryCommand::RetireItem(c) => &c.item,
+        InventoryCommand::RequestReorder(c) => &c.item,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The inventory's read models: `stock`, `low_stock`, `activity` and `history`.
+//! The inventory's read models: `stock`, `low_stock`, `activity`, `history` and `reorders`.
 
 use std::collections::VecDeque;
 
@@ -45,6 +45,7 @@ impl StockRow {
             InventoryEvent::StockConsumed(e) => row.add(&e.site, e.qty.saturating_neg()),
             InventoryEvent::StockCounted(e) => row.add(&e.site, e.delta),
             InventoryEvent::ItemRetired(_) => row.retired = true,
+            InventoryEvent::ReorderRequested(_) => {}
         }
     }
 
@@ -63,13 +64,22 @@ fn item_key(envelope: &Envelope<InventoryEvent>) -> Option<String> {
     Some(id_of(&envelope.stream).to_owned())
 }
 
+/// The item's row in `stock` and `low_stock`, for every event but a reorder request, which
+/// changes nothing there.
+fn stock_key(envelope: &Envelope<InventoryEvent>) -> Option<String> {
+    match envelope.event {
+        InventoryEvent::ReorderRequested(_) => None,
+        _ => item_key(envelope),
+    }
+}
+
 impl Projection<Inventory> for Stock {
     const NAME: &'static str = "stock";
     const VERSION: u32 = 1;
     type Row = StockRow;
 
     fn key(envelope: &Envelope<InventoryEvent>) -> Option<String> {
-        item_key(envelope)
+        stock_key(envelope)
     }
 
     fn apply(row: &mut Option<StockRow>, envelope: &Envelope<InventoryEvent>) {
@@ -86,7 +96,7 @@ impl Projection<Inventory> for LowStock {
     type Row = StockRow;
 
     fn key(envelope: &Envelope<InventoryEvent>) -> Option<String> {
-        item_key(envelope)
+        stock_key(envelope)
     }
 
     fn apply(row: &mut Option<StockRow>, envelope: &Envelope<InventoryEvent>) {
@@ -191,4 +201,74 @@ impl Projection<Inventory> for History {
 enum Change {
     By(i64),
     To(i64),
+}
+
+/// The reorder requests per item and site, listed while open: while the site holds less than
+/// the item's reorder level. A refill closes a request; a later request opens it again. Keyed
+/// `<item id>/<site>`.
+pub struct Reorders;
+
+/// The last reorder request for one item at one site, in `reorders`.
+#[derive(Clone, Debug, PartialEq, Json)]
+pub struct ReorderRow {
+    /// The item's id.
+    pub item: String,
+    /// The site.
+    pub site: String,
+    /// Units the site holds: what it held when asked, then moved by the stock recorded since.
+    pub held: i64,
+    /// The item's reorder level when asked.
+    pub reorder_level: i64,
+    /// The request's global position (absent while pending).
+    pub requested: Option<Position>,
+}
+
+impl ReorderRow {
+    /// Whether the request is open: the site still holds less than the reorder level.
+    pub fn is_open(&self) -> bool {
+        self.held < self.reorder_level
+    }
+}
+
+impl Projection<Inventory> for Reorders {
+    const NAME: &'static str = "reorders";
+    const VERSION: u32 = 1;
+    type Row = ReorderRow;
+
+    fn key(envelope: &Envelope<InventoryEvent>) -> Option<String> {
+        let site = match &envelope.event {
+            InventoryEvent::ReorderRequested(e) => &e.site,
+            InventoryEvent::StockReceived(e) => &e.site,
+            InventoryEvent::StockConsumed(e) => &e.site,
+            InventoryEvent::StockCounted(e) => &e.site,
+            _ => return None,
+        };
+        Some(format!("{}/{site}", id_of(&envelope.stream)))
+    }
+
+    /// A request puts the row anew; stock moved at a site with a request moves its `held`,
+    /// and at a site without one makes no row.
+    fn apply(row: &mut Option<ReorderRow>, envelope: &Envelope<InventoryEvent>) {
+        if let InventoryEvent::ReorderRequested(e) = &envelope.event {
+            *row = Some(ReorderRow {
+                item: id_of(&envelope.stream).to_owned(),
+                site: e.site.clone(),
+                held: e.held,
+                reorder_level: e.reorder_level,
+                requested: envelope.position,
+            });
+            return;
+        }
+        let Some(row) = row else { return };
+        match &envelope.event {
+            InventoryEvent::StockReceived(e) => row.held = row.held.saturating_add(e.qty),
+            InventoryEvent::StockConsumed(e) => row.held = row.held.saturating_sub(e.qty),
+            InventoryEvent::StockCounted(e) => row.held = e.counted,
+            _ => {}
+        }
+    }
+
+    fn listed(row: &ReorderRow) -> bool {
+        row.is_open()
+    }
 }

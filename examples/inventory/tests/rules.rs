@@ -1,5 +1,6 @@
 //! The inventory's rules (SPEC section 3), one given/when/then test each; then undo by
-//! compensating commands, and the read models `stock`, `low_stock`, `activity` and `history`.
+//! compensating commands, and the read models `stock`, `low_stock`, `activity`, `history` and
+//! `reorders`.
 
 use annals_core::protocol::CommandResult;
 use annals_core::testing::{Given, given, given_no_events, raw};
@@ -67,6 +68,10 @@ fn retired() -> InventoryEvent {
     InventoryEvent::ItemRetired(ItemRetired {})
 }
 
+fn reorder_requested(site: &str, held: i64, reorder_level: i64) -> InventoryEvent {
+    InventoryEvent::ReorderRequested(ReorderRequested { site: site.into(), held, reorder_level })
+}
+
 // Commands.
 
 fn add(item: Uuid, name: &str, unit: &str, reorder_level: i64) -> InventoryCommand {
@@ -103,6 +108,10 @@ fn count_from(item: Uuid, site: &str, counted: i64, from: i64) -> InventoryComma
 
 fn retire(item: Uuid) -> InventoryCommand {
     InventoryCommand::RetireItem(RetireItem { item })
+}
+
+fn request_reorder(item: Uuid, site: &str) -> InventoryCommand {
+    InventoryCommand::RequestReorder(RequestReorder { item, site: site.into() })
 }
 
 /// Milk was added ("Milk", litres, reorder level 10), then `events` happened to it.
@@ -332,6 +341,8 @@ fn sites_are_trimmed_and_1_to_40_characters() {
         check(stocked(), receive(MILK, site, 1), expected.map(|site| received(site, 1)));
         check(stocked(), consume(MILK, site, 1), expected.map(|site| consumed(site, 1)));
         check(stocked(), count(MILK, site, 0), expected.map(|site| counted(site, 0, -5)));
+        let requested = expected.map(|site| reorder_requested(site, 5, 10));
+        check(stocked(), request_reorder(MILK, site), requested);
     }
 }
 
@@ -491,12 +502,59 @@ fn every_command_but_add_needs_an_item_that_exists_and_is_not_retired() {
         consume(MILK, CROSSROADS, 1),
         count(MILK, CROSSROADS, 1),
         retire(MILK),
+        request_reorder(MILK, CROSSROADS),
     ];
     let only_flour = || given::<Inventory>([(item_stream(FLOUR), added("Flour", "kg", 2))]);
     for command in commands {
         check(given_no_events(), command.clone(), Err("unknown_item"));
         check(only_flour(), command.clone(), Err("unknown_item"));
         check(milk([received(CROSSROADS, 5), retired()]), command, Err("item_retired"));
+    }
+}
+
+// RequestReorder.
+
+#[test]
+fn requesting_a_reorder_records_what_the_site_holds_and_the_reorder_level() {
+    milk([received(CROSSROADS, 6), consumed(CROSSROADS, 2), received(HILLTOP, 30)])
+        .when(request_reorder(MILK, " crossroads "))
+        .then_expect([(milk_stream(), reorder_requested(CROSSROADS, 4, 10))])
+        .then_state(&milk_stream(), &Some(milk_item(&[(CROSSROADS, 4), (HILLTOP, 30)])))
+        .then_version(&milk_stream(), 5);
+}
+
+#[test]
+fn a_reorder_for_a_site_that_never_held_stock_records_zero_held() {
+    check(milk([]), request_reorder(MILK, HILLTOP), Ok(reorder_requested(HILLTOP, 0, 10)));
+}
+
+#[test]
+fn a_reorder_is_recorded_even_when_the_site_is_no_longer_low() {
+    check(
+        milk([received(CROSSROADS, 12)]),
+        request_reorder(MILK, CROSSROADS),
+        Ok(reorder_requested(CROSSROADS, 12, 10)),
+    );
+}
+
+#[test]
+fn requesting_a_reorder_of_an_unknown_item_is_rejected() {
+    given_no_events::<Inventory>()
+        .when(request_reorder(MILK, CROSSROADS))
+        .then_reject("unknown_item");
+}
+
+#[test]
+fn requesting_a_reorder_of_a_retired_item_is_rejected() {
+    milk([received(CROSSROADS, 2), retired()])
+        .when(request_reorder(MILK, CROSSROADS))
+        .then_reject_with("item_retired", "Milk was retired.");
+}
+
+#[test]
+fn requesting_a_reorder_at_a_site_without_a_name_is_rejected() {
+    for site in ["", "   ", &"s".repeat(41)] {
+        milk([]).when(request_reorder(MILK, site)).then_reject("invalid_site");
     }
 }
 
@@ -679,6 +737,13 @@ fn retiring_an_item_cannot_be_undone() {
 }
 
 #[test]
+fn a_reorder_request_cannot_be_undone() {
+    let kitchen = Kitchen::with_milk();
+    let request = request_reorder(MILK, CROSSROADS);
+    assert_eq!(kitchen.log.compensation(&request, &meta(Uuid::nil(), "cook", 0)), None);
+}
+
+#[test]
 fn a_command_on_an_item_that_did_not_exist_has_nothing_to_restore() {
     let nothing = given_no_events::<Inventory>();
     assert_eq!(nothing.compensation(&rename(MILK, "Milk")), None);
@@ -698,10 +763,10 @@ fn row(views: &ViewSet<Inventory>, name: &str, item: Uuid) -> Option<Value> {
 }
 
 #[test]
-fn the_inventory_has_four_views() {
+fn the_inventory_has_five_views() {
     let names: Vec<&str> =
         ViewSet::<Inventory>::default().names().into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, ["stock", "low_stock", "activity", "history"]);
+    assert_eq!(names, ["stock", "low_stock", "activity", "history", "reorders"]);
 }
 
 #[test]
@@ -880,4 +945,102 @@ fn folding_the_views_event_by_event_or_at_once_agrees() {
     }
     assert_eq!(incremental, kitchen.views());
     assert_eq!(incremental.position(), 3);
+}
+
+/// The key of `item` at `site` in `reorders`.
+fn reorder_key(item: Uuid, site: &str) -> String {
+    format!("{item}/{site}")
+}
+
+/// The row of `item` at `site` in `reorders`, whether listed or not.
+fn reorder_row(views: &ViewSet<Inventory>, item: Uuid, site: &str) -> Option<ReorderRow> {
+    views
+        .table::<Reorders>()
+        .expect("the inventory has reorders")
+        .row(&reorder_key(item, site))
+        .cloned()
+}
+
+#[test]
+fn a_reorder_request_is_open_while_the_site_holds_less_than_the_reorder_level() {
+    let mut kitchen = Kitchen::with_milk(); // position 1
+    kitchen.run(receive(MILK, CROSSROADS, 12)); // 2
+    kitchen.run(consume(MILK, CROSSROADS, 9)); // 3
+    kitchen.run(request_reorder(MILK, CROSSROADS)); // 4
+    kitchen.run(consume(MILK, CROSSROADS, 1)); // 5
+
+    let open = json!({
+        "item": MILK.to_string(), "site": "crossroads", "held": 2, "reorder_level": 10,
+        "requested": 4,
+    });
+    assert_eq!(view(&kitchen.views(), "reorders"), json!({ reorder_key(MILK, CROSSROADS): open }));
+    let stock = row(&kitchen.views(), "stock", MILK).expect("Milk is in stock");
+    assert_eq!(stock["total"], json!(2), "a request moves no stock");
+}
+
+#[test]
+fn a_refill_closes_a_reorder_request() {
+    let mut kitchen = Kitchen::with_milk();
+    kitchen.run(receive(MILK, CROSSROADS, 3));
+    kitchen.run(request_reorder(MILK, CROSSROADS));
+    kitchen.run(receive(MILK, CROSSROADS, 7));
+    assert_eq!(view(&kitchen.views(), "reorders"), json!({}), "10 of 10 is not below the level");
+    let closed = reorder_row(&kitchen.views(), MILK, CROSSROADS).expect("the request is kept");
+    assert_eq!((closed.held, closed.reorder_level, closed.requested), (10, 10, Some(3)));
+
+    let mut counted = Kitchen::with_milk();
+    counted.run(request_reorder(MILK, CROSSROADS));
+    counted.run(count(MILK, CROSSROADS, 25));
+    assert_eq!(view(&counted.views(), "reorders"), json!({}), "a count of 25 closes it too");
+}
+
+#[test]
+fn a_later_reorder_request_opens_it_again() {
+    let mut kitchen = Kitchen::with_milk(); // position 1
+    kitchen.run(request_reorder(MILK, CROSSROADS)); // 2
+    kitchen.run(receive(MILK, CROSSROADS, 10)); // 3: closed
+    kitchen.run(consume(MILK, CROSSROADS, 4)); // 4
+    kitchen.run(request_reorder(MILK, CROSSROADS)); // 5
+
+    let reopened = json!({
+        "item": MILK.to_string(), "site": "crossroads", "held": 6, "reorder_level": 10,
+        "requested": 5,
+    });
+    assert_eq!(
+        view(&kitchen.views(), "reorders"),
+        json!({ reorder_key(MILK, CROSSROADS): reopened })
+    );
+}
+
+#[test]
+fn stock_moved_at_a_site_without_a_reorder_request_makes_no_row() {
+    let mut kitchen = Kitchen::with_milk();
+    kitchen.run(receive(MILK, HILLTOP, 5));
+    kitchen.run(consume(MILK, HILLTOP, 3));
+    kitchen.run(count(MILK, HILLTOP, 1));
+    kitchen.run(receive(MILK, CROSSROADS, 1));
+    kitchen.run(request_reorder(MILK, CROSSROADS));
+
+    let views = kitchen.views();
+    assert_eq!(reorder_row(&views, MILK, HILLTOP), None, "hilltop is low, but nobody asked");
+    let keys: Vec<&str> =
+        views.table::<Reorders>().expect("reorders").rows().map(|(key, _)| key).collect();
+    assert_eq!(keys, [reorder_key(MILK, CROSSROADS)]);
+}
+
+#[test]
+fn reorder_requests_are_kept_per_item_and_site() {
+    let mut kitchen = Kitchen::with_milk();
+    kitchen.run(add(FLOUR, "Flour", "kg", 4));
+    kitchen.run(request_reorder(MILK, CROSSROADS));
+    kitchen.run(request_reorder(MILK, HILLTOP));
+    kitchen.run(request_reorder(FLOUR, CROSSROADS));
+    kitchen.run(receive(MILK, HILLTOP, 10));
+
+    let listed = view(&kitchen.views(), "reorders");
+    let keys: Vec<&String> = listed.as_object().expect("an object by key").keys().collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.contains(&&reorder_key(MILK, CROSSROADS)));
+    assert!(keys.contains(&&reorder_key(FLOUR, CROSSROADS)));
+    assert_eq!(listed[reorder_key(FLOUR, CROSSROADS)]["reorder_level"], json!(4));
 }

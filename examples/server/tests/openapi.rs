@@ -36,13 +36,21 @@ fn each_domain_is_described_from_its_types() {
     assert_eq!(inventory["openapi"], "3.1.0");
     assert_eq!(
         command_types(&inventory),
-        ["AddItem", "RenameItem", "ReceiveStock", "ConsumeStock", "CountStock", "RetireItem"]
+        [
+            "AddItem",
+            "RenameItem",
+            "ReceiveStock",
+            "ConsumeStock",
+            "CountStock",
+            "RetireItem",
+            "RequestReorder"
+        ]
     );
     let add_item = &inventory["components"]["schemas"]["AddItem"];
     assert_eq!(add_item["required"], serde_json::json!(["item", "name"]), "{add_item}");
     assert_eq!(add_item["properties"]["item"]["format"], "uuid");
     assert_eq!(add_item["properties"]["reorder_level"]["minimum"], i64::MIN);
-    for view in ["stock", "low_stock", "activity", "history"] {
+    for view in ["stock", "low_stock", "activity", "history", "reorders"] {
         assert!(inventory["paths"][format!("/v1/views/{view}")].is_object(), "{view}");
     }
     let codes = inventory["components"]["schemas"]["CommandResult"].to_string();

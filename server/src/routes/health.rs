@@ -20,6 +20,8 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use crate::error::unavailable;
+use crate::reactions::Stats;
+use crate::store::reactions::ConsumerRow;
 use crate::store::{Fault, Part, StoreError};
 
 /// How long readiness waits for the database to answer a read.
@@ -138,5 +140,93 @@ async fn metrics(
             text.push_str(&format!("{name}{{connection=\"{connection}\"}} {value}\n"));
         }
     }
+    reaction_metrics(&state, &mut text).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// A metric's name, type and help, and how to read its value.
+type Metric<F> = (&'static str, &'static str, &'static str, F);
+/// A reaction's figure in a tenant, from its checkpoint and the tenant's head.
+type PerTenant = fn(&ConsumerRow, u64) -> u64;
+/// A reaction's figure on this node.
+type PerNode = fn(&Stats) -> u64;
+
+/// Each reaction's checkpoint in each tenant (from the database, whichever node runs it), and
+/// what this node did.
+async fn reaction_metrics(state: &AppState, text: &mut String) -> Result<(), StoreError> {
+    let rows = crate::store::reactions::consumers(state.store.reactions()).await?;
+    let mut heads = std::collections::HashMap::new();
+    for row in &rows {
+        if !heads.contains_key(&row.tenant) {
+            let head = super::reactions::head(state.store.as_ref(), &row.tenant).await?;
+            heads.insert(row.tenant.clone(), head);
+        }
+    }
+    let per_tenant: [Metric<PerTenant>; 4] = [
+        (
+            "annals_reaction_position",
+            "gauge",
+            "The last position a reaction handled or passed.",
+            |r, _| r.checkpoint.position,
+        ),
+        (
+            "annals_reaction_lag",
+            "gauge",
+            "Events committed after a reaction's position.",
+            |r, head| head.saturating_sub(r.checkpoint.position),
+        ),
+        (
+            "annals_reaction_failures",
+            "gauge",
+            "Failed tries of the event after a reaction's position.",
+            |r, _| u64::from(r.checkpoint.failures),
+        ),
+        (
+            "annals_reaction_parked",
+            "gauge",
+            "Events a reaction parked, not yet retried or skipped.",
+            |r, _| r.parked,
+        ),
+    ];
+    for (name, kind, help, value) in per_tenant {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for row in &rows {
+            let head = heads.get(&row.tenant).copied().unwrap_or(0);
+            let (reaction, tenant) = (&row.name, label(&row.tenant));
+            let value = value(row, head);
+            text.push_str(&format!(
+                "{name}{{reaction=\"{reaction}\",tenant=\"{tenant}\"}} {value}\n"
+            ));
+        }
+    }
+    let here: [Metric<PerNode>; 4] = [
+        (
+            "annals_reaction_handled_total",
+            "counter",
+            "Events this node's reactions handled.",
+            |s| s.handled.load(Ordering::Relaxed),
+        ),
+        ("annals_reaction_failed_tries_total", "counter", "Failed tries on this node.", |s| {
+            s.failures.load(Ordering::Relaxed)
+        }),
+        ("annals_reaction_parked_total", "counter", "Events parked by this node.", |s| {
+            s.parked.load(Ordering::Relaxed)
+        }),
+        ("annals_reaction_running", "gauge", "1 when this node runs the reaction now.", |s| {
+            u64::from(s.running.load(Ordering::Relaxed))
+        }),
+    ];
+    for (name, kind, help, value) in here {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (consumer, stats) in state.reactions.consumers() {
+            let reaction = consumer.name();
+            text.push_str(&format!("{name}{{reaction=\"{reaction}\"}} {}\n", value(stats)));
+        }
+    }
+    Ok(())
+}
+
+/// A label value in the Prometheus text format.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }

@@ -7,6 +7,7 @@ mod events;
 mod guard;
 mod health;
 mod openapi;
+mod reactions;
 
 pub use openapi::document as openapi_document;
 mod streams;
@@ -29,6 +30,7 @@ pub use app::with_static;
 use crate::auth::{Caller, Keys};
 use crate::error::ApiError;
 use crate::hosted::Hosted;
+use crate::reactions::Reactions;
 use crate::store::Store;
 
 /// Limits on what one caller may send.
@@ -92,6 +94,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Open subscriptions per subject.
     pub subscriptions: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    /// The reactions this process runs (see [`Reactions::start`]).
+    pub reactions: Arc<Reactions>,
 }
 
 /// The API's router.
@@ -105,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(subscribe::routes())
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(reactions::routes())
         .fallback(app::fallback)
         .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -24,11 +24,13 @@ pub enum Part {
     Readers,
     /// PostgreSQL's listener for other nodes' commits.
     Listener,
+    /// PostgreSQL's sessions that hold this node's claims on reaction consumers.
+    Reactions,
 }
 
 impl Part {
     /// Every part, in the order `/metrics` and readiness list them.
-    pub const ALL: [Part; 3] = [Part::Writer, Part::Readers, Part::Listener];
+    pub const ALL: [Part; 4] = [Part::Writer, Part::Readers, Part::Listener, Part::Reactions];
 
     /// Its name in `/metrics` and `/healthz/ready`.
     pub fn name(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Part {
             Part::Writer => "writer",
             Part::Readers => "readers",
             Part::Listener => "listener",
+            Part::Reactions => "reactions",
         }
     }
 
@@ -52,8 +55,8 @@ impl Part {
 #[derive(Debug, Default)]
 pub struct Health {
     down: Mutex<Vec<(Part, StoreError)>>,
-    reconnects: [AtomicU64; 3],
-    failed_connects: [AtomicU64; 3],
+    reconnects: [AtomicU64; 4],
+    failed_connects: [AtomicU64; 4],
 }
 
 impl Health {

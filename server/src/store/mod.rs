@@ -13,6 +13,7 @@ mod error;
 mod health;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod reactions;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -361,6 +362,12 @@ pub trait Store: Send + Sync {
     /// committed last, when they hold the one right after `after`; `None` means "read the
     /// log" (see [`Heads::recent`]).
     fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>>;
+    /// A counter that moves whenever any tenant's head does, for consumers of every tenant.
+    fn changes(&self) -> watch::Receiver<u64>;
+    /// The reactions' checkpoints and parked events, for reading and for operators.
+    fn reactions(&self) -> &dyn reactions::Sql;
+    /// What claims consumer `name` for this node (see [`reactions::Claimant`]).
+    fn claimant(&self, name: &str) -> Box<dyn reactions::Claimant>;
 }
 
 /// A write waiting for a backend's writer, with where to send its outcome.
@@ -445,9 +452,16 @@ pub type RecentEvent = (Position, Arc<str>);
 /// Heads of tenants, shared by a store and its subscribers, with the events committed last
 /// through this process, so subscribers that are caught up read new events from memory
 /// instead of each querying the database.
-#[derive(Default)]
 pub struct Heads {
     tenants: std::sync::Mutex<HashMap<String, Tenant>>,
+    /// Moves with every tenant's head.
+    changes: watch::Sender<u64>,
+}
+
+impl Default for Heads {
+    fn default() -> Self {
+        Heads { tenants: std::sync::Mutex::default(), changes: watch::channel(0).0 }
+    }
 }
 
 struct Tenant {
@@ -472,6 +486,11 @@ impl Heads {
         self.tenants().entry(tenant.to_owned()).or_insert_with(Tenant::new).head.subscribe()
     }
 
+    /// A counter that moves whenever any tenant's head does.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Moves the tenant's head forward, waking its subscribers.
     pub fn advance(&self, tenant: &str, head: Position) {
         self.publish(tenant, &[], head);
@@ -494,11 +513,14 @@ impl Heads {
             let extra = state.recent.len().saturating_sub(RECENT);
             state.recent.drain(..extra);
         }
-        state.head.send_if_modified(|current| {
+        let moved = state.head.send_if_modified(|current| {
             let moved = head > *current;
             *current = (*current).max(head);
             moved
         });
+        if moved {
+            self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     /// Up to `limit` kept events after `after`, if the kept run holds the event right after

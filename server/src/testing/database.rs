@@ -12,6 +12,7 @@ use axum::Router;
 use super::api::Api;
 use super::process::TempDir;
 use crate::auth::Keys;
+use crate::reactions::{Consumer, Reactions};
 use crate::store::Store;
 use crate::{Limits, hosted};
 
@@ -101,8 +102,20 @@ impl Database {
         keys: Option<Keys>,
         limits: Limits,
     ) -> TestApp {
+        self.app_reacting::<D>(keys, limits, Vec::new()).await
+    }
+
+    /// The app serving `D` with token keys (`None` for local mode) and limits, running
+    /// `reactions` as `serve` does (they stop when the app is dropped).
+    pub async fn app_reacting<D: Domain + Send + Sync>(
+        &self,
+        keys: Option<Keys>,
+        limits: Limits,
+        reactions: Vec<Arc<dyn Consumer>>,
+    ) -> TestApp {
         let store = self.store::<D>().await;
-        let state = crate::state(store.clone(), hosted::host::<D>(), keys, limits);
+        let mut state = crate::state(store.clone(), hosted::host::<D>(), keys, limits);
+        state.reactions = Arc::new(Reactions::start(store.clone(), reactions));
         let router = crate::app(state);
         TestApp { api: Api::router(router.clone()), router, store }
     }

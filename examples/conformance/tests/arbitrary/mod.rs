@@ -13,7 +13,7 @@ use annals_bank::{
 use annals_core::{Domain, Uuid, stream_name};
 use annals_inventory::{
     AddItem, ConsumeStock, CountStock, Inventory, InventoryCommand, ReceiveStock, RenameItem,
-    RetireItem,
+    RequestReorder, RetireItem,
 };
 use annals_todo::{Todo, TodoCommand};
 use proptest::collection::vec;
@@ -90,6 +90,9 @@ impl Model for Inventory {
                 }
             ),
             1 => pooled().prop_map(|item| InventoryCommand::RetireItem(RetireItem { item })),
+            1 => (pooled(), site()).prop_map(|(item, site)| {
+                InventoryCommand::RequestReorder(RequestReorder { item, site })
+            }),
         ]
         .boxed()
     }

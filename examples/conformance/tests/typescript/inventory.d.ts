@@ -31,6 +31,11 @@ export type Command =
       /** See `RetireItem`. */
       type: "RetireItem";
       data: RetireItem;
+    }
+  | {
+      /** See `RequestReorder`. */
+      type: "RequestReorder";
+      data: RequestReorder;
     };
 
 /** An inventory event. */
@@ -52,6 +57,7 @@ export type Views = {
     all: Record<string, Record<string, [number | null, number][]>>;
     row: Record<string, [number | null, number][]>;
   };
+  reorders: { all: Record<string, ReorderRow>; row: ReorderRow };
 };
 
 /** Why a command is refused. */
@@ -135,6 +141,17 @@ export interface RetireItem {
   item: string;
 }
 
+/**
+ * Ask for more of an item at a site: issued by the server's reorder reaction when the site's
+ * stock falls below the item's reorder level.
+ */
+export interface RequestReorder {
+  /** The item. */
+  item: string;
+  /** The site: 1-40 characters. */
+  site: string;
+}
+
 /** An inventory event. */
 export type InventoryEvent =
   | {
@@ -166,6 +183,11 @@ export type InventoryEvent =
       /** See `ItemRetired`. */
       type: "ItemRetired";
       data: ItemRetired;
+    }
+  | {
+      /** See `ReorderRequested`. */
+      type: "ReorderRequested";
+      data: ReorderRequested;
     };
 
 /** An item was added. Schema 2; schema 1 was `{"item_name"}` alone. */
@@ -215,6 +237,16 @@ export interface StockCounted {
 /** An item was retired. */
 export type ItemRetired = Record<string, never>;
 
+/** More of an item was asked for at a site. */
+export interface ReorderRequested {
+  /** The site. */
+  site: string;
+  /** Units the site held when it was asked. */
+  held: number;
+  /** The item's reorder level then. */
+  reorder_level: number;
+}
+
 /** An item's decided state (`None` in `Inventory`'s `State` until it is added). */
 export interface Item {
   /** Its name. */
@@ -259,4 +291,18 @@ export interface ActivityEntry {
   actor: string;
   /** When, in milliseconds since the epoch. */
   at: number;
+}
+
+/** The last reorder request for one item at one site, in `reorders`. */
+export interface ReorderRow {
+  /** The item's id. */
+  item: string;
+  /** The site. */
+  site: string;
+  /** Units the site holds: what it held when asked, then moved by the stock recorded since. */
+  held: number;
+  /** The item's reorder level when asked. */
+  reorder_level: number;
+  /** The request's global position (absent while pending). */
+  requested?: number | null;
 }

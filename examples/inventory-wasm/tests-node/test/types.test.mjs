@@ -16,7 +16,7 @@ const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.m
 
 // Each package's types, generated from its domain's Rust code.
 const CHECK = `import { open, AnnalsError, isAnnalsError } from "annals-inventory";
-import type { Command, StockRow, ActivityEntry, ErrorCode, RejectionCode } from "annals-inventory";
+import type { Command, StockRow, ActivityEntry, ReorderRow, ErrorCode, RejectionCode } from "annals-inventory";
 import * as bank from "annals-bank";
 import type { Balance, StatementLine } from "annals-bank";
 
@@ -33,6 +33,8 @@ export async function inventory(): Promise<void> {
   const all: Record<string, StockRow> = replica.view("stock");
   const one: StockRow | null = replica.view("low_stock", "i");
   const activity: ActivityEntry[] | null = replica.view("activity");
+  const reorders: Record<string, ReorderRow> = replica.view("reorders");
+  const level: number | undefined = reorders["i/north"]?.reorder_level;
   const item = replica.stateAt("item-i", 2).state;
   if (item) {
     const held: number | undefined = item.stock["north"];

@@ -5,6 +5,8 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod receiver;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

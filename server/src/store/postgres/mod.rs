@@ -13,6 +13,7 @@
 
 mod link;
 mod listen;
+mod reactions;
 mod tx;
 mod writer;
 
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_postgres::{Client, NoTls};
 
 use self::link::Readers;
+use self::reactions::{PgClaimant, PooledSql};
 use self::tx::{EVENT_COLUMNS, event_row, stored_stream};
 use super::{
     BoxFuture, EventRow, Fault, Heads, Health, Job, LogPage, Part, RecentEvent, RowsWanted, Store,
@@ -87,12 +89,16 @@ CREATE TABLE view_rows (
     // Raw appends find retried event ids within their stream (events_by_stream); an index of
     // every event id cost each append a write at a random place.
     "DROP INDEX events_by_id;",
+    // Reactions' checkpoints and parked events.
+    crate::store::reactions::POSTGRES_TABLES,
 ];
 
 /// A PostgreSQL database.
 pub struct PostgresStore {
     writer: mpsc::UnboundedSender<Job>,
-    readers: Readers,
+    readers: Arc<Readers>,
+    config: Arc<tokio_postgres::Config>,
+    pooled: PooledSql,
     heads: Arc<Heads>,
     health: Arc<Health>,
 }
@@ -143,12 +149,13 @@ impl PostgresStore {
         drop(admin);
         let heads = Arc::new(Heads::default());
         let health = Arc::new(Health::default());
-        let readers = Readers::open(&config, &health, READERS).await?;
+        let readers = Arc::new(Readers::open(&config, &health, READERS).await?);
         let writer = writer::start::<D>(config.clone(), heads.clone(), health.clone()).await?;
         let waiting = StoreError::new(Fault::Unreachable, "the listener does not listen yet");
         health.set_down(Part::Listener, &waiting);
-        tokio::spawn(listen::listen(config, Arc::downgrade(&heads), health.clone()));
-        Ok(Arc::new(PostgresStore { writer, readers, heads, health }))
+        tokio::spawn(listen::listen(config.clone(), Arc::downgrade(&heads), health.clone()));
+        let pooled = PooledSql(readers.clone());
+        Ok(Arc::new(PostgresStore { writer, readers, config, pooled, heads, health }))
     }
 }
 
@@ -304,5 +311,17 @@ impl Store for PostgresStore {
 
     fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>> {
         self.heads.recent(tenant, after, limit)
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.heads.changes()
+    }
+
+    fn reactions(&self) -> &dyn crate::store::reactions::Sql {
+        &self.pooled
+    }
+
+    fn claimant(&self, name: &str) -> Box<dyn crate::store::reactions::Claimant> {
+        Box::new(PgClaimant::new(self.config.clone(), self.health.clone(), name))
     }
 }

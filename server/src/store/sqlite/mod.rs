@@ -7,6 +7,7 @@
 //! transaction they meet, which SQLite rolls back whole, and are answered with their fault;
 //! the writer writes again once the cause is gone (see `writer.rs`).
 
+mod reactions;
 mod tx;
 mod writer;
 
@@ -18,6 +19,7 @@ use annals_core::{Domain, Position, Version};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
+use self::reactions::SqliteSql;
 use self::tx::{EVENT_COLUMNS, event_row, head, stream_events, stream_state};
 use self::writer::{Unwritable, Writer, checkpoint_loop, open_writer, write_loop};
 use super::{
@@ -83,6 +85,8 @@ CREATE TABLE view_rows (
     // Raw appends find retried event ids within their stream (events_by_stream); an index of
     // every event id cost each append a write at a random place.
     "DROP INDEX events_by_id;",
+    // Reactions' checkpoints and parked events.
+    crate::store::reactions::SQLITE_TABLES,
 ];
 
 /// A SQLite database file.
@@ -92,6 +96,7 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     heads: Arc<Heads>,
     health: Arc<Health>,
+    reactions: SqliteSql,
 }
 
 /// The read connections not in use, and how many were closed after a fault (so that those
@@ -200,6 +205,7 @@ impl SqliteStore {
             .spawn(move || write_loop::<D>(writer, &receiver, &writer_heads, &wake))
             .map_err(|err| StoreError::failed(format!("cannot start the writer: {err}")))?;
         let store = SqliteStore {
+            reactions: SqliteSql::new(path.clone()),
             path,
             writer: Mutex::new(sender),
             readers: Arc::default(),
@@ -347,5 +353,17 @@ impl Store for SqliteStore {
 
     fn recent(&self, tenant: &str, after: Position, limit: usize) -> Option<Vec<RecentEvent>> {
         self.heads.recent(tenant, after, limit)
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.heads.changes()
+    }
+
+    fn reactions(&self) -> &dyn crate::store::reactions::Sql {
+        &self.reactions
+    }
+
+    fn claimant(&self, _name: &str) -> Box<dyn crate::store::reactions::Claimant> {
+        Box::new(self.reactions.clone())
     }
 }
