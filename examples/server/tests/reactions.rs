@@ -216,3 +216,66 @@ async fn webhooks_deliver_every_chosen_event(backend: &Backend) {
     let (_, first) = events.values().find(|(_, e)| e["position"] == 2).expect("the first");
     assert_eq!(first["data"], json!({ "site": "hilltop", "qty": 5 }));
 }
+
+on_both_backends!(operators_list_and_reset_reactions => operators_list_and_reset_reactions_sqlite, operators_list_and_reset_reactions_postgres);
+
+/// A reaction that records the positions it is given.
+fn recording(name: &str) -> (Reaction<Inventory>, Arc<Mutex<Vec<u64>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    let reaction = Reaction::<Inventory>::sync(name, move |delivery| {
+        kept.lock().expect("lock").push(delivery.position);
+        Ok(Vec::new())
+    });
+    (reaction, seen)
+}
+
+async fn operators_list_and_reset_reactions(backend: &Backend) {
+    use annals_server::auth::Scope;
+
+    let db = backend.database().await;
+    let (reaction, seen) = recording("audit");
+    let app = db
+        .app_reacting::<Inventory>(Some(keys()), Limits::default(), vec![Arc::new(reaction)])
+        .await;
+    let admin = app.api.with_token(&token("acme", &[Scope::Read, Scope::Write, Scope::Admin]));
+    let item = Uuid::new_v4();
+    admin.push_accepted(&[add_item(item, "Tea", 0), receive(item, "hilltop", 3)]).await;
+    admin.push_accepted(&[receive(item, "hilltop", 4)]).await;
+    caught_up(&admin, "audit").await;
+    assert_eq!(*seen.lock().expect("lock"), [1, 2, 3]);
+
+    // Only the admin scope sees or touches reactions.
+    let writer = app.api.with_token(&token("acme", &[Scope::Read, Scope::Write]));
+    assert_error(&writer.get("/v1/reactions").await, 403, "forbidden");
+    let retry = writer.post("/v1/reactions/audit/parked/1/retry", &json!({})).await;
+    assert_error(&retry, 403, "forbidden");
+    // Another tenant's admin sees the reaction at its own position in its own (empty) log.
+    let other = app.api.with_token(&token("globex", &[Scope::Admin]));
+    let theirs = other.get("/v1/reactions").await.ok();
+    assert_eq!(theirs["head"], 0, "{theirs}");
+    // Stopped: nothing holds its router (every client of it does) and so its reactions.
+    drop((app, admin, writer, other));
+
+    // The command line, with the server stopped: list, then start over after position 1.
+    let database = db.url.as_str();
+    let listed = run_binary(&["reactions", "list", "--database", database], &[]);
+    assert!(listed.status.success(), "{listed:?}");
+    let table = String::from_utf8_lossy(&listed.stdout);
+    let line = table.lines().find(|l| l.starts_with("acme")).unwrap_or_else(|| panic!("{table}"));
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(columns[..6], ["acme", "audit", "3", "0", "0", "0"], "{table}");
+    let reset =
+        run_binary(&["reactions", "reset", "audit", "--to", "1", "--database", database], &[]);
+    assert!(reset.status.success(), "{reset:?}");
+    assert!(String::from_utf8_lossy(&reset.stderr).contains("reset 1 checkpoint(s)"), "{reset:?}");
+
+    // Served again, the reaction is given what follows position 1 once more.
+    let (reaction, seen) = recording("audit");
+    let app = db
+        .app_reacting::<Inventory>(Some(keys()), Limits::default(), vec![Arc::new(reaction)])
+        .await;
+    let admin = app.api.with_token(&token("acme", &[Scope::Admin]));
+    caught_up(&admin, "audit").await;
+    assert_eq!(*seen.lock().expect("lock"), [2, 3]);
+}

@@ -37,7 +37,7 @@ async fn served(State(state): State<AppState>, caller: Caller) -> Response {
 }
 
 /// The names of the document's own schemas, which no domain type may take.
-const OWN_SCHEMAS: [&str; 12] = [
+const OWN_SCHEMAS: [&str; 15] = [
     "Error",
     "Envelope",
     "PushCommand",
@@ -50,6 +50,9 @@ const OWN_SCHEMAS: [&str; 12] = [
     "EventPage",
     "StreamPage",
     "StreamStateResponse",
+    "ParkedEvent",
+    "Reaction",
+    "ReactionList",
 ];
 
 /// A `$ref` to a schema of the document.
@@ -170,6 +173,17 @@ pub fn document(domain: &dyn Hosted) -> Value {
             "stream": stream, "version": uint(0, u64::MAX), "events": { "type": "array", "items": r("Envelope") } } },
         "StreamStateResponse": { "type": "object", "required": ["stream", "version", "state"], "properties": {
             "stream": stream, "version": uint(0, u64::MAX), "state": types.state } },
+        "ParkedEvent": { "type": "object", "description": "An event a reaction gave up on after its tries.", "required": ["position", "type", "tries", "error", "at", "retry"], "properties": {
+            "position": position, "type": { "type": "string" }, "tries": uint(0, u32::MAX.into()), "error": { "type": "string", "description": "The last failure." },
+            "at": { "type": "integer", "description": "When it was parked or last tried, milliseconds since the epoch." }, "retry": { "type": "boolean", "description": "Whether a retry was asked for and has not run yet." } } },
+        "Reaction": { "type": "object", "required": ["name", "position", "lag", "failures", "error", "hosted", "running", "parked"], "properties": {
+            "name": { "type": "string" }, "position": uint(0, u64::MAX), "lag": uint(0, u64::MAX),
+            "failures": uint(0, u32::MAX.into()), "error": { "type": ["string", "null"], "description": "The last failure of the event after position." },
+            "hosted": { "type": "boolean", "description": "Whether this node was started with the reaction." },
+            "running": { "type": "boolean", "description": "Whether this node runs it now (on PostgreSQL, one node at a time does)." },
+            "parked": { "type": "array", "items": r("ParkedEvent") } } },
+        "ReactionList": { "type": "object", "required": ["head", "reactions"], "properties": {
+            "head": uint(0, u64::MAX), "reactions": { "type": "array", "items": r("Reaction") } } },
     });
     if let Value::Object(own) = own {
         schemas.extend(own);
@@ -215,6 +229,24 @@ pub fn document(domain: &dyn Hosted) -> Value {
             "parameters": [path("stream", "The stream's name, of the domain's category", own_stream)],
             "requestBody": body(r("AppendRequest")),
             "responses": responses("admin", merged(json!({ "200": ok(r("AppendResponse")), "409": error("wrong_expected_version, with expected and actual") }), body_errors("too_large: a body over the server's --max-body"))) } },
+        "/v1/reactions": { "get": {
+            "operationId": "reactions",
+            "summary": "Each reaction's place in the caller's tenant: position, lag, failures and parked events (admin scope).",
+            "responses": responses("admin", json!({ "200": ok(r("ReactionList")) })) } },
+        "/v1/reactions/{name}/parked/{position}/retry": { "post": {
+            "operationId": "retryParked",
+            "summary": "Try a parked event again: the node running the reaction delivers it on its next round, and it leaves the parked events once handled (admin scope).",
+            "parameters": [path("name", "The reaction", json!({ "type": "string" })), path("position", "The parked event's position", uint(0, u64::MAX))],
+            "responses": responses("admin", json!({
+                "202": { "description": "Asked for", "content": { "application/json": { "schema": r("ParkedEvent") } } },
+                "400": error("invalid_path"), "404": error("parked_event_not_found") })) } },
+        "/v1/reactions/{name}/parked/{position}/skip": { "post": {
+            "operationId": "skipParked",
+            "summary": "Give up on a parked event: it is never delivered again (admin scope).",
+            "parameters": [path("name", "The reaction", json!({ "type": "string" })), path("position", "The parked event's position", uint(0, u64::MAX))],
+            "responses": responses("admin", json!({
+                "200": ok(json!({ "type": "object", "required": ["skipped"], "properties": { "skipped": r("ParkedEvent") } })),
+                "400": error("invalid_path"), "404": error("parked_event_not_found") })) } },
         "/healthz": { "get": { "operationId": "health", "summary": "Liveness, as /healthz/live (its older name); no token needed.", "security": [],
             "responses": { "200": { "description": "The process serves HTTP", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
         "/healthz/live": { "get": { "operationId": "live", "summary": "Liveness: the process serves HTTP. It reads nothing, so it stays up while the database is away; no token needed.", "security": [],
