@@ -115,6 +115,7 @@ async fn failing_events_are_parked(backend: &Backend) {
             if delivery.event_type == "ItemRenamed" && failing.load(Ordering::Relaxed) {
                 return Err("renames are not handled yet".into());
             }
+            assert!(delivery.event_type != "ItemRetired", "retiring is not handled");
             seen.lock().expect("lock").push(delivery.position);
             Ok(Vec::new())
         })
@@ -169,6 +170,16 @@ async fn failing_events_are_parked(backend: &Backend) {
     app.api.push_accepted(&[receive(item, "hilltop", 1)]).await;
     caught_up(&app.api, "picky").await;
     assert_eq!(*seen.lock().expect("lock"), [1, 3, 4, 2, 6]);
+
+    // A handler that panics fails like one that errs: the event is parked, the rest go on.
+    app.api.push_accepted(&[command("RetireItem", json!({ "item": item }))]).await;
+    app.api.push_accepted(&[add_item(Uuid::new_v4(), "Milk", 0)]).await;
+    caught_up(&app.api, "picky").await;
+    let parked = &reaction(&app.api, "picky").await["parked"];
+    assert_eq!(parked[0]["position"], 7, "{parked}");
+    let error = parked[0]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("the handler panicked: retiring is not handled"), "{error}");
+    assert_eq!(*seen.lock().expect("lock"), [1, 3, 4, 2, 6, 8]);
 }
 
 async fn webhooks_deliver_every_chosen_event(backend: &Backend) {
