@@ -1,5 +1,6 @@
 //! The audit after the load: the log against every answer the clients were given and every
-//! event the subscribers were given, and the read models against a fresh rebuild.
+//! event the subscribers were given, the reorder reaction's requests against the crossings
+//! in the log, and the read models against a fresh rebuild.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -50,6 +51,8 @@ pub struct Entry {
     pub id: String,
     /// The command it names in its meta (a raw event names itself).
     pub command: Option<String>,
+    /// Whether a reaction of the server issued its command.
+    pub by_reaction: bool,
     /// Its position and digest.
     pub seen: Seen,
 }
@@ -60,6 +63,9 @@ impl Entry {
         Entry {
             id: event["id"].as_str().unwrap_or_default().to_owned(),
             command: event["meta"]["command"].as_str().map(str::to_owned),
+            by_reaction: event["meta"]["actor"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("reaction:")),
             seen: Seen::of(event),
         }
     }
@@ -67,9 +73,11 @@ impl Entry {
 
 /// Audits the log of `load`'s database once the load has stopped, every node is up and the
 /// subscribers have finished; stops the nodes to rebuild the read models, and starts one.
-pub async fn audit(load: &Load) -> Findings {
+/// `caught_up` is what [`caught_up`] found.
+pub async fn audit(load: &Load, caught_up: Check) -> Findings {
     let mut shape = Check::new("positions gap-free, event ids unique, stream versions in order");
-    let log = match read_log(load, &mut shape).await {
+    let mut reorders = Reorders::default();
+    let log = match read_log(load, &mut shape, &mut reorders).await {
         Ok(log) => log,
         Err(err) => {
             let mut check = Check::new("the log can be read");
@@ -78,8 +86,14 @@ pub async fn audit(load: &Load) -> Findings {
         }
     };
     let ledger = &load.ledger;
-    let checks =
-        vec![shape, commands(ledger, &log), raw_events(ledger, &log), subscribers(ledger, &log)];
+    let checks = vec![
+        shape,
+        commands(ledger, &log),
+        raw_events(ledger, &log),
+        subscribers(ledger, &log),
+        caught_up,
+        reorders.check(),
+    ];
     let mut findings = Findings { checks, events: log.len() as u64 };
     drop(log);
     findings.checks.push(views(load, findings.events).await);
@@ -87,7 +101,11 @@ pub async fn audit(load: &Load) -> Findings {
 }
 
 /// The whole log, page by page, checked for its shape on the way into `shape`.
-async fn read_log(load: &Load, shape: &mut Check) -> Result<Vec<Entry>, String> {
+async fn read_log(
+    load: &Load,
+    shape: &mut Check,
+    reorders: &mut Reorders,
+) -> Result<Vec<Entry>, String> {
     let mut rng = Rng::new();
     let mut log: Vec<Entry> = Vec::new();
     let mut ids = HashSet::new();
@@ -101,6 +119,7 @@ async fn read_log(load: &Load, shape: &mut Check) -> Result<Vec<Entry>, String> 
         }
         for event in batch {
             check_shape(shape, event, log.len() as u64 + 1, &mut ids, &mut versions);
+            reorders.see(event);
             log.push(Entry::of(event));
         }
     }
@@ -144,6 +163,7 @@ fn commands(ledger: &Ledger, log: &[Entry]) -> Check {
     for entry in log {
         if let Some(id) = &entry.command
             && !raw.contains_key(&entry.id)
+            && !entry.by_reaction
         {
             *by_command.entry(id).or_default() += 1;
         }
@@ -172,6 +192,102 @@ fn commands(ledger: &Ledger, log: &[Entry]) -> Check {
         }
     }
     check
+}
+
+/// Waits until the server's reorder reaction has handled the whole log, once the load has
+/// stopped; whether it did, and the head then.
+pub async fn caught_up(load: &Load) -> (Check, u64) {
+    let mut check = Check::new("the reorder reaction caught up with the log");
+    let mut rng = Rng::new();
+    let started = Instant::now();
+    loop {
+        let (lag, head) = match load.until_answered(&mut rng, "GET", "/v1/reactions", None).await {
+            Ok(list) => (
+                list["reactions"]
+                    .as_array()
+                    .and_then(|all| all.iter().find(|r| r["name"] == "reorder"))
+                    .and_then(|r| r["lag"].as_u64()),
+                list["head"].as_u64().unwrap_or(0),
+            ),
+            Err(err) => {
+                check.wrong(err);
+                return (check, 0);
+            }
+        };
+        if lag == Some(0) {
+            return (check, head);
+        }
+        if started.elapsed() > SETTLE {
+            check.wrong(format!("still {lag:?} events behind after {SETTLE:?}"));
+            return (check, head);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The reorder reaction's requests against the log: the events that took a site from at or
+/// above its item's reorder level to below it, and the causes the requests name.
+#[derive(Default)]
+pub struct Reorders {
+    levels: HashMap<String, (i64, bool)>,
+    held: HashMap<(String, String), i64>,
+    crossings: HashSet<String>,
+    requested: HashMap<String, usize>,
+}
+
+impl Reorders {
+    /// Folds the next event of the log.
+    fn see(&mut self, event: &Value) {
+        let stream = event["stream"].as_str().unwrap_or_default().to_owned();
+        let data = &event["data"];
+        let int = |field: &str| data[field].as_i64().unwrap_or(0);
+        let site = data["site"].as_str().unwrap_or_default().to_owned();
+        let before = self.held.get(&(stream.clone(), site.clone())).copied().unwrap_or(0);
+        let after = match event["type"].as_str().unwrap_or_default() {
+            "ItemAdded" => {
+                self.levels.insert(stream, (int("reorder_level"), false));
+                return;
+            }
+            "ItemRetired" => {
+                self.levels.entry(stream).or_default().1 = true;
+                return;
+            }
+            "ReorderRequested" => {
+                let cause = event["meta"]["causation"].as_str().unwrap_or("(none)");
+                *self.requested.entry(cause.to_owned()).or_default() += 1;
+                return;
+            }
+            "StockReceived" => before.saturating_add(int("qty")),
+            "StockConsumed" => before.saturating_sub(int("qty")),
+            "StockCounted" => int("counted"),
+            _ => return,
+        };
+        let (level, retired) = self.levels.get(&stream).copied().unwrap_or_default();
+        if event["type"] != "StockReceived" && !retired && before >= level && after < level {
+            self.crossings.insert(event["id"].as_str().unwrap_or_default().to_owned());
+        }
+        self.held.insert((stream, site), after);
+    }
+
+    /// One request per crossing, naming it as its cause, and no other.
+    fn check(&self) -> Check {
+        let mut check = Check::new(format!(
+            "one reorder request for each of the {} crossings of a reorder level, and no other",
+            self.crossings.len()
+        ));
+        for crossing in &self.crossings {
+            let found = self.requested.get(crossing).copied().unwrap_or(0);
+            if found != 1 {
+                check.wrong(format!("the crossing {crossing} has {found} reorder requests"));
+            }
+        }
+        for cause in self.requested.keys() {
+            if !self.crossings.contains(cause) {
+                check.wrong(format!("a reorder request names {cause}, which crossed no level"));
+            }
+        }
+        check
+    }
 }
 
 /// Every acknowledged raw event is in the log at the position it was given, and every event
@@ -447,5 +563,33 @@ mod tests {
                 delivered.into_iter().map(Seen::of).collect();
             assert_eq!(failing(&log, &ledger), ["subscribers"]);
         }
+    }
+
+    #[test]
+    fn a_missing_doubled_or_causeless_reorder_request_is_found() {
+        let typed = |id: &str, kind: &str, data: Value| json!({ "id": id, "stream": "item-a", "type": kind, "data": data, "meta": {} });
+        let request = |cause: &str| {
+            json!({ "id": format!("r-{cause}"), "stream": "item-a", "type": "ReorderRequested",
+                "data": { "site": "north" }, "meta": { "causation": cause } })
+        };
+        let log = [
+            typed("add", "ItemAdded", json!({ "reorder_level": 5 })),
+            typed("in", "StockReceived", json!({ "site": "north", "qty": 8 })),
+            typed("down", "StockConsumed", json!({ "site": "north", "qty": 4 })), // 8 to 4
+            typed("lower", "StockConsumed", json!({ "site": "north", "qty": 1 })), // was below
+            typed("count", "StockCounted", json!({ "site": "north", "counted": 9 })),
+            typed("again", "StockCounted", json!({ "site": "north", "counted": 2 })), // 9 to 2
+        ];
+        let wrong = |requests: &[&str]| {
+            let mut reorders = Reorders::default();
+            for event in log.iter().cloned().chain(requests.iter().map(|c| request(c))) {
+                reorders.see(&event);
+            }
+            reorders.check().wrong.len()
+        };
+        assert_eq!(wrong(&["down", "again"]), 0);
+        assert_eq!(wrong(&["down"]), 1, "a crossing without its request");
+        assert_eq!(wrong(&["down", "again", "again"]), 1, "a crossing with two");
+        assert_eq!(wrong(&["down", "again", "lower"]), 1, "a request for no crossing");
     }
 }
