@@ -208,73 +208,81 @@ async fn one_tenant(
     }
 
     let checkpoint = reactions::checkpoint(sql, tenant, name).await?;
-    let page = store.events_after(tenant, checkpoint.position, PAGE).await?;
     let (mut saved, mut done) = (checkpoint.position, checkpoint.position);
     let mut failures = checkpoint.failures;
-    let mut since = Instant::now();
-    for event in &page.events {
-        if consumer.filter().wants(event) {
-            match deliver(store, consumer, tenant, event).await {
-                Ok(()) => {
-                    stats.handled.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(Failure::Store(err)) => {
-                    save(sql, tenant, name, saved, done).await?;
-                    return Err(err);
-                }
-                Err(Failure::Handler(error)) => {
-                    failures = failures.saturating_add(1);
-                    stats.failures.fetch_add(1, Ordering::Relaxed);
-                    if failures < consumer.tries() {
-                        if !save(sql, tenant, name, saved, done).await? {
-                            return Ok(Round::More);
+    let (started, mut since) = (Instant::now(), Instant::now());
+    let mut page = store.events_after(tenant, done, PAGE).await?.events;
+    loop {
+        // The next page is read while this one is handled.
+        let full = page.len() == PAGE as usize;
+        let next = full.then(|| {
+            let (store, tenant) = (store.clone(), tenant.to_owned());
+            let after = page.last().map_or(done, |event| event.position);
+            tokio::spawn(async move { store.events_after(&tenant, after, PAGE).await })
+        });
+        for event in &page {
+            if consumer.filter().wants(event) {
+                match deliver(store, consumer, tenant, event).await {
+                    Ok(()) => {
+                        stats.handled.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(Failure::Store(err)) => {
+                        save(sql, tenant, name, saved, done).await?;
+                        return Err(err);
+                    }
+                    Err(Failure::Handler(error)) => {
+                        failures = failures.saturating_add(1);
+                        stats.failures.fetch_add(1, Ordering::Relaxed);
+                        if failures < consumer.tries() {
+                            if !save(sql, tenant, name, saved, done).await? {
+                                return Ok(Round::More);
+                            }
+                            reactions::failed(sql, tenant, name, done, failures, &error).await?;
+                            tracing::debug!(
+                                reaction = name,
+                                tenant,
+                                position = event.position,
+                                failures,
+                                error,
+                                "a reaction failed; trying again"
+                            );
+                            return Ok(Round::Wait(backoff(consumer.first_wait(), failures)));
                         }
-                        reactions::failed(sql, tenant, name, done, failures, &error).await?;
-                        tracing::debug!(
+                        let now = now_millis();
+                        reactions::park(sql, tenant, name, event.position, failures, &error, now)
+                            .await?;
+                        stats.parked.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(
                             reaction = name,
                             tenant,
                             position = event.position,
-                            failures,
+                            tries = failures,
                             error,
-                            "a reaction failed; trying again"
+                            "parked an event the reaction could not handle"
                         );
-                        return Ok(Round::Wait(backoff(consumer.first_wait(), failures)));
                     }
-                    reactions::park(
-                        sql,
-                        tenant,
-                        name,
-                        event.position,
-                        failures,
-                        &error,
-                        now_millis(),
-                    )
-                    .await?;
-                    stats.parked.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        reaction = name,
-                        tenant,
-                        position = event.position,
-                        tries = failures,
-                        error,
-                        "parked an event the reaction could not handle"
-                    );
                 }
+                failures = 0;
             }
-            failures = 0;
-        }
-        done = event.position;
-        if since.elapsed() >= SAVE_EVERY {
-            if !save(sql, tenant, name, saved, done).await? {
-                return Ok(Round::More);
+            done = event.position;
+            if since.elapsed() >= SAVE_EVERY {
+                if !save(sql, tenant, name, saved, done).await? {
+                    return Ok(Round::More);
+                }
+                (saved, since) = (done, Instant::now());
             }
-            (saved, since) = (done, Instant::now());
         }
+        let Some(next) = next else { break };
+        // Other tenants, retries and the claim are looked at between rounds.
+        if started.elapsed() >= SAVE_EVERY {
+            next.abort();
+            save(sql, tenant, name, saved, done).await?;
+            return Ok(Round::More);
+        }
+        page = next.await.map_err(|err| StoreError::failed(format!("read task: {err}")))??.events;
     }
-    if !save(sql, tenant, name, saved, done).await? || page.events.len() == PAGE as usize {
-        return Ok(Round::More);
-    }
-    Ok(Round::Idle)
+    // Caught up; what came meanwhile has moved `store.changes()`, which wakes the next round.
+    Ok(if save(sql, tenant, name, saved, done).await? { Round::Idle } else { Round::More })
 }
 
 /// Moves the checkpoint from `saved` to `done`; `false` if someone else moved it meanwhile.
