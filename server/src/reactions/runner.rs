@@ -15,6 +15,7 @@ use super::{Consumer, LONGEST_WAIT};
 use crate::routes::now_millis;
 use crate::store::reactions::{self, Sql};
 use crate::store::{EventRow, Store, StoreError, WriteRequest, panic_text};
+use annals_core::Position;
 
 /// How often a node tries to claim a consumer another node holds, and how long a consumer
 /// that is caught up waits at most before looking again (for new tenants and retries).
@@ -100,8 +101,13 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
     let name = consumer.name().to_owned();
     let mut claimant = store.claimant(&name);
     let mut changes = store.changes();
-    // Tenants whose last try failed, and when to try again.
-    let mut waiting = HashMap::new();
+    let mut runner = Runner {
+        store: &store,
+        consumer: consumer.as_ref(),
+        stats: &stats,
+        places: HashMap::new(),
+        waiting: HashMap::new(),
+    };
     loop {
         match claimant.claim().await {
             Ok(true) => {
@@ -109,27 +115,31 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
                     tracing::info!(reaction = %name, "running the reaction on this node");
                 }
             }
-            Ok(false) => {
+            claimed => {
+                if let Err(err) = claimed {
+                    tracing::debug!(reaction = %name, error = %err, "cannot claim the reaction");
+                }
                 stats.running.store(false, Ordering::Relaxed);
-                tokio::time::sleep(CLAIM_EVERY).await;
-                continue;
-            }
-            Err(err) => {
-                stats.running.store(false, Ordering::Relaxed);
-                tracing::debug!(reaction = %name, error = %err, "cannot claim the reaction");
+                // Another node may move the checkpoints meanwhile.
+                runner.places.clear();
                 tokio::time::sleep(CLAIM_EVERY).await;
                 continue;
             }
         }
         changes.borrow_and_update();
         let sql = claimant.sql();
-        let round = match all_tenants(&store, consumer.as_ref(), sql, &stats, &mut waiting).await {
-            Ok(round) => round,
-            Err(err) => {
-                tracing::warn!(reaction = %name, error = %err, "a reaction's round failed; trying again");
-                Round::Wait(AFTER_FAULT)
+        let round = match runner.all_tenants(sql).await {
+            // Nothing more came meanwhile: what was handled is saved now, not a second later.
+            Ok(Round::Idle) if !changes.has_changed().unwrap_or(false) => {
+                runner.save_all(sql).await.map(|()| Round::Idle)
             }
+            other => other,
         };
+        let round = round.unwrap_or_else(|err| {
+            tracing::warn!(reaction = %name, error = %err, "a reaction's round failed; trying again");
+            runner.places.clear();
+            Round::Wait(AFTER_FAULT)
+        });
         match round {
             Round::More => {}
             Round::Wait(wait) => tokio::time::sleep(wait).await,
@@ -140,163 +150,223 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
     }
 }
 
-/// A round over every tenant's log, but those still `waiting` after a failure.
-async fn all_tenants(
-    store: &Arc<dyn Store>,
-    consumer: &dyn Consumer,
-    sql: &dyn Sql,
-    stats: &Stats,
-    waiting: &mut HashMap<String, Instant>,
-) -> Result<Round, StoreError> {
-    let mut round = Round::Idle;
-    let now = Instant::now();
-    for tenant in store.tenants().await? {
-        if waiting.get(&tenant).is_some_and(|until| *until > now) {
-            continue;
-        }
-        waiting.remove(&tenant);
-        match one_tenant(store, consumer, sql, stats, &tenant).await? {
-            Round::Wait(wait) => {
-                waiting.insert(tenant, now + wait);
-            }
-            other => round = round.max(other),
-        }
-    }
-    if round == Round::Idle
-        && let Some(until) = waiting.values().min()
-    {
-        return Ok(Round::Wait(until.saturating_duration_since(now)));
-    }
-    Ok(round)
+/// Where a consumer is in a tenant's log, as this node knows it while it holds the consumer.
+struct Place {
+    /// The checkpoint as last saved (or read).
+    saved: Position,
+    /// The last position handled or passed over: saved every [`SAVE_EVERY`], and whenever
+    /// the consumer has caught up.
+    done: Position,
+    /// Failed tries of the event after `done`.
+    failures: u32,
+    /// When it was last saved.
+    since: Instant,
 }
 
-async fn one_tenant(
-    store: &Arc<dyn Store>,
-    consumer: &dyn Consumer,
-    sql: &dyn Sql,
-    stats: &Stats,
-    tenant: &str,
-) -> Result<Round, StoreError> {
-    let name = consumer.name();
-    for at in reactions::retries(sql, tenant, name).await? {
-        let page = store.events_after(tenant, at.saturating_sub(1), 1).await?;
-        let Some(event) = page.events.first().filter(|e| e.position == at) else {
-            reactions::skip(sql, tenant, name, at).await?;
-            continue;
-        };
-        let outcome = match deliver(store, consumer, tenant, event).await {
-            Ok(()) => Ok(()),
-            Err(Failure::Handler(error)) => Err(error),
-            Err(Failure::Store(err)) => return Err(err),
-        };
-        tracing::info!(
-            reaction = name,
-            tenant,
-            position = at,
-            handled = outcome.is_ok(),
-            "retried a parked event"
-        );
-        reactions::retried(
-            sql,
-            tenant,
-            name,
-            at,
-            outcome.as_ref().copied().map_err(String::as_str),
-            now_millis(),
-        )
-        .await?;
+/// One consumer's rounds on this node.
+struct Runner<'a> {
+    store: &'a Arc<dyn Store>,
+    consumer: &'a dyn Consumer,
+    stats: &'a Stats,
+    /// Its place in each tenant's log.
+    places: HashMap<String, Place>,
+    /// Tenants whose last try failed, and when to try again.
+    waiting: HashMap<String, Instant>,
+}
+
+impl Runner<'_> {
+    /// A round over every tenant's log, but those still waiting after a failure.
+    async fn all_tenants(&mut self, sql: &dyn Sql) -> Result<Round, StoreError> {
+        let mut round = Round::Idle;
+        let now = Instant::now();
+        for tenant in self.store.tenants().await? {
+            if self.waiting.get(&tenant).is_some_and(|until| *until > now) {
+                continue;
+            }
+            self.waiting.remove(&tenant);
+            match self.one_tenant(sql, &tenant).await? {
+                Round::Wait(wait) => {
+                    self.waiting.insert(tenant, now + wait);
+                }
+                other => round = round.max(other),
+            }
+        }
+        if round == Round::Idle
+            && let Some(until) = self.waiting.values().min()
+        {
+            return Ok(Round::Wait(until.saturating_duration_since(now)));
+        }
+        Ok(round)
     }
 
-    let checkpoint = reactions::checkpoint(sql, tenant, name).await?;
-    let (mut saved, mut done) = (checkpoint.position, checkpoint.position);
-    let mut failures = checkpoint.failures;
-    let (started, mut since) = (Instant::now(), Instant::now());
-    let mut page = store.events_after(tenant, done, PAGE).await?.events;
-    loop {
-        // The next page is read while this one is handled.
-        let full = page.len() == PAGE as usize;
-        let next = full.then(|| {
-            let (store, tenant) = (store.clone(), tenant.to_owned());
-            let after = page.last().map_or(done, |event| event.position);
-            tokio::spawn(async move { store.events_after(&tenant, after, PAGE).await })
-        });
-        for event in &page {
-            if consumer.filter().wants(event) {
-                match deliver(store, consumer, tenant, event).await {
-                    Ok(()) => {
-                        stats.handled.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(Failure::Store(err)) => {
-                        save(sql, tenant, name, saved, done).await?;
-                        return Err(err);
-                    }
-                    Err(Failure::Handler(error)) => {
-                        failures = failures.saturating_add(1);
-                        stats.failures.fetch_add(1, Ordering::Relaxed);
-                        if failures < consumer.tries() {
-                            if !save(sql, tenant, name, saved, done).await? {
-                                return Ok(Round::More);
+    /// Saves every place with events handled since it was last saved.
+    async fn save_all(&mut self, sql: &dyn Sql) -> Result<(), StoreError> {
+        let name = self.consumer.name();
+        let mut moved = Vec::new();
+        for (tenant, place) in &mut self.places {
+            if !save(sql, tenant, name, place).await? {
+                moved.push(tenant.clone());
+            }
+        }
+        for tenant in moved {
+            self.places.remove(&tenant);
+        }
+        Ok(())
+    }
+
+    /// The parked events an operator asked to retry, tried once each.
+    async fn retries(&self, sql: &dyn Sql, tenant: &str) -> Result<(), StoreError> {
+        let (store, consumer, name) = (self.store, self.consumer, self.consumer.name());
+        for at in reactions::retries(sql, tenant, name).await? {
+            let page = store.events_after(tenant, at.saturating_sub(1), 1).await?;
+            let Some(event) = page.events.first().filter(|e| e.position == at) else {
+                reactions::skip(sql, tenant, name, at).await?;
+                continue;
+            };
+            let outcome = match deliver(store, consumer, tenant, event).await {
+                Ok(()) => Ok(()),
+                Err(Failure::Handler(error)) => Err(error),
+                Err(Failure::Store(err)) => return Err(err),
+            };
+            let handled = outcome.is_ok();
+            tracing::info!(
+                reaction = name,
+                tenant,
+                position = at,
+                handled,
+                "retried a parked event"
+            );
+            let outcome = outcome.as_ref().copied().map_err(String::as_str);
+            reactions::retried(sql, tenant, name, at, outcome, now_millis()).await?;
+        }
+        Ok(())
+    }
+
+    /// This node's place in `tenant`'s log: the one it keeps, unless the stored checkpoint
+    /// moved from under it (an operator's reset, another node), then the stored one.
+    async fn place(&mut self, sql: &dyn Sql, tenant: &str) -> Result<&mut Place, StoreError> {
+        let stored = reactions::checkpoint(sql, tenant, self.consumer.name()).await?;
+        let kept = self.places.get(tenant).is_some_and(|place| place.saved == stored.position);
+        if !kept {
+            let place = Place {
+                saved: stored.position,
+                done: stored.position,
+                failures: stored.failures,
+                since: Instant::now(),
+            };
+            self.places.insert(tenant.to_owned(), place);
+        }
+        self.places.get_mut(tenant).ok_or_else(|| StoreError::failed("no place"))
+    }
+
+    async fn one_tenant(&mut self, sql: &dyn Sql, tenant: &str) -> Result<Round, StoreError> {
+        self.retries(sql, tenant).await?;
+        let (store, consumer, stats, name) =
+            (self.store, self.consumer, self.stats, self.consumer.name());
+        let place = self.place(sql, tenant).await?;
+        let started = Instant::now();
+        let mut page = store.events_after(tenant, place.done, PAGE).await?.events;
+        loop {
+            // The next page is read while this one is handled.
+            let full = page.len() == PAGE as usize;
+            let next = full.then(|| {
+                let (store, tenant) = (store.clone(), tenant.to_owned());
+                let after = page.last().map_or(place.done, |event| event.position);
+                tokio::spawn(async move { store.events_after(&tenant, after, PAGE).await })
+            });
+            if next.is_some() {
+                // Lets another thread start the read before the handling below, which need
+                // not wait for anything.
+                tokio::task::yield_now().await;
+            }
+            for event in &page {
+                if consumer.filter().wants(event) {
+                    match deliver(store, consumer, tenant, event).await {
+                        Ok(()) => {
+                            stats.handled.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(Failure::Store(err)) => {
+                            save(sql, tenant, name, place).await?;
+                            return Err(err);
+                        }
+                        Err(Failure::Handler(error)) => {
+                            place.failures = place.failures.saturating_add(1);
+                            let failures = place.failures;
+                            stats.failures.fetch_add(1, Ordering::Relaxed);
+                            if failures < consumer.tries() {
+                                if !save(sql, tenant, name, place).await? {
+                                    return Ok(Round::More);
+                                }
+                                reactions::failed(sql, tenant, name, place.done, failures, &error)
+                                    .await?;
+                                tracing::debug!(
+                                    reaction = name,
+                                    tenant,
+                                    position = event.position,
+                                    failures,
+                                    error,
+                                    "a reaction failed; trying again"
+                                );
+                                return Ok(Round::Wait(backoff(consumer.first_wait(), failures)));
                             }
-                            reactions::failed(sql, tenant, name, done, failures, &error).await?;
-                            tracing::debug!(
+                            let now = now_millis();
+                            reactions::park(
+                                sql,
+                                tenant,
+                                name,
+                                event.position,
+                                failures,
+                                &error,
+                                now,
+                            )
+                            .await?;
+                            stats.parked.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(
                                 reaction = name,
                                 tenant,
                                 position = event.position,
-                                failures,
+                                tries = failures,
                                 error,
-                                "a reaction failed; trying again"
+                                "parked an event the reaction could not handle"
                             );
-                            return Ok(Round::Wait(backoff(consumer.first_wait(), failures)));
                         }
-                        let now = now_millis();
-                        reactions::park(sql, tenant, name, event.position, failures, &error, now)
-                            .await?;
-                        stats.parked.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(
-                            reaction = name,
-                            tenant,
-                            position = event.position,
-                            tries = failures,
-                            error,
-                            "parked an event the reaction could not handle"
-                        );
                     }
+                    place.failures = 0;
                 }
-                failures = 0;
+                place.done = event.position;
             }
-            done = event.position;
-            if since.elapsed() >= SAVE_EVERY {
-                if !save(sql, tenant, name, saved, done).await? {
-                    return Ok(Round::More);
-                }
-                (saved, since) = (done, Instant::now());
+            if place.since.elapsed() >= SAVE_EVERY && !save(sql, tenant, name, place).await? {
+                return Ok(Round::More);
             }
+            let Some(next) = next else { break };
+            // Other tenants, retries and the claim are looked at between rounds.
+            if started.elapsed() >= SAVE_EVERY {
+                next.abort();
+                return Ok(Round::More);
+            }
+            let read = next.await.map_err(|err| StoreError::failed(format!("read task: {err}")))?;
+            page = read?.events;
         }
-        let Some(next) = next else { break };
-        // Other tenants, retries and the claim are looked at between rounds.
-        if started.elapsed() >= SAVE_EVERY {
-            next.abort();
-            save(sql, tenant, name, saved, done).await?;
-            return Ok(Round::More);
-        }
-        page = next.await.map_err(|err| StoreError::failed(format!("read task: {err}")))??.events;
+        Ok(Round::Idle)
     }
-    // Caught up; what came meanwhile has moved `store.changes()`, which wakes the next round.
-    Ok(if save(sql, tenant, name, saved, done).await? { Round::Idle } else { Round::More })
 }
 
-/// Moves the checkpoint from `saved` to `done`; `false` if someone else moved it meanwhile.
+/// Saves `place` when it moved since it was last saved; `false` if someone else moved the
+/// stored checkpoint meanwhile.
 async fn save(
     sql: &dyn Sql,
     tenant: &str,
     name: &str,
-    saved: u64,
-    done: u64,
+    place: &mut Place,
 ) -> Result<bool, StoreError> {
-    if done == saved {
+    if place.done == place.saved {
         return Ok(true);
     }
-    reactions::advance(sql, tenant, name, saved, done).await
+    let saved = reactions::advance(sql, tenant, name, place.saved, place.done).await?;
+    if saved {
+        (place.saved, place.since) = (place.done, Instant::now());
+    }
+    Ok(saved)
 }
 
 /// The wait after the `failures`th failed try.

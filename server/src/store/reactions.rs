@@ -175,25 +175,32 @@ fn count(value: &Value) -> u32 {
     u32::try_from(value.int()).unwrap_or(u32::MAX)
 }
 
-/// The consumer's checkpoint in `tenant`, made at 0 when it has none.
+/// The consumer's checkpoint in `tenant`, made at 0 when it has none (a read, but the first
+/// time).
 pub async fn checkpoint(sql: &dyn Sql, tenant: &str, name: &str) -> Result<Checkpoint, StoreError> {
+    let read = async || {
+        let rows = sql
+            .query(
+                "SELECT position, failures, error FROM reactions WHERE tenant = $1 AND name = $2",
+                vec![tenant.into(), name.into()],
+            )
+            .await?;
+        Ok::<_, StoreError>(rows.first().map(|row| Checkpoint {
+            position: position(&row[0]),
+            failures: count(&row[1]),
+            error: row[2].text(),
+        }))
+    };
+    if let Some(checkpoint) = read().await? {
+        return Ok(checkpoint);
+    }
     sql.execute(
         "INSERT INTO reactions (tenant, name, position, failures, error) \
          VALUES ($1, $2, 0, 0, NULL) ON CONFLICT (tenant, name) DO NOTHING",
         vec![tenant.into(), name.into()],
     )
     .await?;
-    let rows = sql
-        .query(
-            "SELECT position, failures, error FROM reactions WHERE tenant = $1 AND name = $2",
-            vec![tenant.into(), name.into()],
-        )
-        .await?;
-    Ok(rows.first().map_or_else(Checkpoint::default, |row| Checkpoint {
-        position: position(&row[0]),
-        failures: count(&row[1]),
-        error: row[2].text(),
-    }))
+    Ok(read().await?.unwrap_or_default())
 }
 
 /// Moves the checkpoint from `from` to `to`, clearing its failures; `false` if it was not at

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use self::reactions::SqliteSql;
 use self::tx::{EVENT_COLUMNS, event_row, head, stream_events, stream_state};
-use self::writer::{Unwritable, Writer, checkpoint_loop, open_writer, write_loop};
+use self::writer::{Unwritable, Work, Writer, checkpoint_loop, open_writer, write_loop};
 use super::{
     BoxFuture, EventRow, Heads, Health, Job, LogPage, Part, RecentEvent, RowsWanted, Store,
     StoreError, StoredStream, ViewRows, WriteReply, WriteRequest, refuse_newer_schema, sql_integer,
@@ -92,7 +92,7 @@ CREATE TABLE view_rows (
 /// A SQLite database file.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<mpsc::Sender<Job>>,
+    writer: Mutex<mpsc::Sender<Work>>,
     readers: Arc<Readers>,
     heads: Arc<Heads>,
     health: Arc<Health>,
@@ -198,14 +198,14 @@ impl SqliteStore {
             .spawn(move || checkpoint_loop(&checkpointed, &woken, &unwritable))
             .map_err(|err| StoreError::failed(format!("cannot start the checkpointer: {err}")))?;
         let heads = Arc::new(Heads::default());
-        let (sender, receiver) = mpsc::channel::<Job>();
+        let (sender, receiver) = mpsc::channel::<Work>();
         let writer_heads = heads.clone();
         std::thread::Builder::new()
             .name("annals-sqlite-writer".to_owned())
             .spawn(move || write_loop::<D>(writer, &receiver, &writer_heads, &wake))
             .map_err(|err| StoreError::failed(format!("cannot start the writer: {err}")))?;
         let store = SqliteStore {
-            reactions: SqliteSql::new(path.clone()),
+            reactions: SqliteSql::new(path.clone(), sender.clone()),
             path,
             writer: Mutex::new(sender),
             readers: Arc::default(),
@@ -244,7 +244,7 @@ impl Store for SqliteStore {
         request: WriteRequest,
     ) -> BoxFuture<'_, Result<WriteReply, StoreError>> {
         let (job, answered) = Job::new(tenant, request);
-        answered(self.writer.lock().unwrap_or_else(|p| p.into_inner()).send(job).is_ok())
+        answered(self.writer.lock().unwrap_or_else(|p| p.into_inner()).send(Work::Job(job)).is_ok())
     }
 
     fn events_after(

@@ -1,13 +1,16 @@
-//! The reactions' tables on SQLite: one connection of their own, used off the async threads.
-//! A SQLite file has one server, so each of its consumers is always claimed here.
+//! The reactions' tables on SQLite: read on a connection of their own, off the async threads,
+//! and written by the store's one writer, between its groups, so that a reaction never waits
+//! for the database's write lock (which the writer, busy with commits, would seldom let go
+//! of). A SQLite file has one server, so each of its consumers is always claimed here.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
 use super::connect;
+use super::writer::{Statement, Work};
 use crate::store::reactions::{Claimant, Sql, Value};
 use crate::store::{BoxFuture, StoreError};
 
@@ -16,11 +19,17 @@ use crate::store::{BoxFuture, StoreError};
 pub(super) struct SqliteSql {
     path: PathBuf,
     conn: Arc<Mutex<Option<Connection>>>,
+    writer: mpsc::Sender<Work>,
+}
+
+/// The statements are written for PostgreSQL: `$n` is SQLite's `?n`.
+fn sqlite(sql: &str) -> String {
+    sql.replace('$', "?")
 }
 
 impl SqliteSql {
-    pub(super) fn new(path: PathBuf) -> SqliteSql {
-        SqliteSql { path, conn: Arc::default() }
+    pub(super) fn new(path: PathBuf, writer: mpsc::Sender<Work>) -> SqliteSql {
+        SqliteSql { path, conn: Arc::default(), writer }
     }
 
     fn run<T: Send + 'static>(
@@ -44,8 +53,7 @@ impl SqliteSql {
                 let result = conn.as_ref().map_or_else(
                     || Err(StoreError::failed("no connection")),
                     |c| {
-                        // The statements are written for PostgreSQL: `$n` is SQLite's `?n`.
-                        let mut statement = c.prepare_cached(&sql.replace('$', "?"))?;
+                        let mut statement = c.prepare_cached(&sqlite(sql))?;
                         Ok(run(&mut statement, params.into_iter().map(bound).collect())?)
                     },
                 );
@@ -81,8 +89,13 @@ impl Sql for SqliteSql {
         sql: &'static str,
         params: Vec<Value>,
     ) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.run(sql, params, |statement, params| {
-            statement.execute(rusqlite::params_from_iter(params)).map(|n| n as u64)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let params = params.into_iter().map(bound).collect();
+        let sent = self.writer.send(Work::Statement(Statement { sql: sqlite(sql), params, reply }));
+        Box::pin(async move {
+            let stopped = || StoreError::failed("the writer has stopped");
+            sent.map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
         })
     }
 

@@ -46,6 +46,23 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// What the writer thread is handed: a write of the engine, or one statement of the
+/// reactions' tables (see `reactions.rs`), which it runs between groups so that it never
+/// waits for the database's write lock behind the writer.
+pub(super) enum Work {
+    /// A write of the engine.
+    Job(Job),
+    /// One statement, its parameters, and where to send how many rows it changed.
+    Statement(Statement),
+}
+
+/// One statement of the reactions' tables, for the writer to run.
+pub(super) struct Statement {
+    pub(super) sql: String,
+    pub(super) params: Vec<rusqlite::types::Value>,
+    pub(super) reply: tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
+}
+
 /// The writer's connection and what it knows of the database's faults.
 pub(super) struct Writer {
     path: PathBuf,
@@ -149,6 +166,20 @@ impl Writer {
         }
     }
 
+    /// Runs one statement of the reactions' tables, on its own.
+    fn statement(&mut self, statement: &Statement) -> Result<u64, StoreError> {
+        let conn = self.connection()?;
+        let params = rusqlite::params_from_iter(statement.params.iter());
+        let run = conn.prepare_cached(&statement.sql).and_then(|mut s| s.execute(params));
+        match run {
+            Ok(changed) => {
+                self.succeeded();
+                Ok(changed as u64)
+            }
+            Err(err) => Err(self.failed(err.into())),
+        }
+    }
+
     /// Between jobs, after a fault: whether the database can be written again (the file
     /// opens for writing, the write lock can be taken, and what the WAL holds can be copied
     /// into the file).
@@ -218,7 +249,7 @@ fn unwritable(err: &StoreError) -> Option<StoreError> {
 /// Commits the jobs it receives, in groups, until the store is dropped.
 pub(super) fn write_loop<D: Domain>(
     mut writer: Writer,
-    jobs: &mpsc::Receiver<Job>,
+    jobs: &mpsc::Receiver<Work>,
     heads: &Heads,
     checkpoint: &mpsc::SyncSender<()>,
 ) {
@@ -247,12 +278,19 @@ pub(super) fn write_loop<D: Domain>(
                 Err(_) => break,
             }
         };
-        let mut group = vec![first];
-        while group.len() < GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+        let mut group = Vec::new();
+        let mut statements = Vec::new();
+        let mut next = Some(first);
+        while let Some(work) = next {
+            match work {
+                Work::Job(job) => group.push(job),
+                Work::Statement(statement) => statements.push(statement),
             }
+            next = if group.len() < GROUP { jobs.try_recv().ok() } else { None };
+        }
+        for statement in statements {
+            let outcome = writer.statement(&statement);
+            let _ = statement.reply.send(outcome);
         }
         for (tenant, jobs) in by_tenant(group) {
             let outcome = writer.commit::<D>(&runtime, &tenant, &jobs);
