@@ -33,12 +33,13 @@ pub mod webhook;
 
 pub use runner::{CLAIM_EVERY, Reactions, Stats};
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use annals_core::protocol::{Attached, CommandRequest};
-use annals_core::{CommandData, Domain, Envelope, Position, Uuid};
+use annals_core::{CommandData, Domain, Envelope, Position, Uuid, json};
 
 use crate::engine::{decode_row, decode_rows};
 use crate::store::{BoxFuture, EventRow, Store};
@@ -70,6 +71,35 @@ pub struct Delivery<D: Domain> {
     /// The event, decoded (older schemas upcast), with its stream, version, id and meta.
     pub envelope: Envelope<D::Event>,
     store: Arc<dyn Store>,
+    states: Arc<States>,
+}
+
+/// The states of streams a reaction folded last, by tenant and stream: its version and its
+/// JSON. A reaction is handed a stream's events in order, so the state it asks for next is
+/// nearly always a few events after one it asked for before.
+#[derive(Default)]
+struct States(std::sync::Mutex<HashMap<(String, String), (u64, String)>>);
+
+/// Streams whose state a reaction keeps at most; past that it starts afresh.
+const KEPT_STATES: usize = 4096;
+
+impl States {
+    fn get(&self, tenant: &str, stream: &str) -> Option<(u64, String)> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.get(&(tenant.to_owned(), stream.to_owned())).cloned()
+    }
+
+    fn keep(&self, tenant: &str, stream: &str, version: u64, state: String) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= KEPT_STATES {
+            kept.clear();
+        }
+        let entry =
+            kept.entry((tenant.to_owned(), stream.to_owned())).or_insert((0, String::new()));
+        if version >= entry.0 {
+            *entry = (version, state);
+        }
+    }
 }
 
 impl<D: Domain> Delivery<D> {
@@ -78,17 +108,23 @@ impl<D: Domain> Delivery<D> {
         self.state_at(self.envelope.version.saturating_sub(1)).await
     }
 
-    /// The state of the event's stream after its first `version` events.
+    /// The state of the event's stream after its first `version` events: folded from the
+    /// state at the version this reaction last asked for, when that was no later, else from
+    /// the stream's first event.
     pub async fn state_at(&self, version: u64) -> Result<D::State, HandlerError> {
-        let (rows, _) = self
-            .store
-            .stream_events(&self.tenant, &self.envelope.stream, 1, u32::try_from(version)?)
-            .await?;
-        let events = decode_rows::<D>(&rows)?;
-        let mut state = D::initial(&self.envelope.stream);
-        for envelope in events.iter().take_while(|e| e.version <= version) {
-            D::evolve(&mut state, &envelope.event);
+        let (tenant, stream) = (&self.tenant, &self.envelope.stream);
+        let (from, mut state) = match self.states.get(tenant, stream) {
+            Some((kept, json)) if kept <= version => (kept, json::from_str::<D::State>(&json)?),
+            _ => (0, D::initial(stream)),
+        };
+        if version > from {
+            let count = u32::try_from(version - from)?;
+            let (rows, _) = self.store.stream_events(tenant, stream, from + 1, count).await?;
+            for envelope in decode_rows::<D>(&rows)?.iter().take_while(|e| e.version <= version) {
+                D::evolve(&mut state, &envelope.event);
+            }
         }
+        self.states.keep(tenant, stream, version, json::to_string(&state));
         Ok(state)
     }
 }
@@ -113,6 +149,7 @@ pub struct Reaction<D: Domain> {
     filter: Filter,
     tries: u32,
     first_wait: Duration,
+    states: Arc<States>,
 }
 
 /// Which events a consumer wants: all, or those of some categories or types.
@@ -147,6 +184,7 @@ impl<D: Domain + Send + Sync> Reaction<D> {
             filter: Filter::default(),
             tries: TRIES,
             first_wait: FIRST_WAIT,
+            states: Arc::default(),
         }
     }
 
@@ -162,6 +200,7 @@ impl<D: Domain + Send + Sync> Reaction<D> {
             filter: Filter::default(),
             tries: TRIES,
             first_wait: FIRST_WAIT,
+            states: Arc::default(),
         }
     }
 
@@ -249,6 +288,7 @@ impl<D: Domain + Send + Sync> Consumer for Reaction<D> {
             event_type: event.event_type.clone(),
             envelope,
             store: store.clone(),
+            states: self.states.clone(),
         };
         let (name, id) = (self.name.clone(), event.id);
         let meta = &delivery.envelope.meta;

@@ -107,6 +107,8 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
         stats: &stats,
         places: HashMap::new(),
         waiting: HashMap::new(),
+        tenants: Vec::new(),
+        looked: None,
     };
     loop {
         match claimant.claim().await {
@@ -121,7 +123,7 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
                 }
                 stats.running.store(false, Ordering::Relaxed);
                 // Another node may move the checkpoints meanwhile.
-                runner.places.clear();
+                runner.forget();
                 tokio::time::sleep(CLAIM_EVERY).await;
                 continue;
             }
@@ -137,7 +139,7 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
         };
         let round = round.unwrap_or_else(|err| {
             tracing::warn!(reaction = %name, error = %err, "a reaction's round failed; trying again");
-            runner.places.clear();
+            runner.forget();
             Round::Wait(AFTER_FAULT)
         });
         match round {
@@ -161,6 +163,8 @@ struct Place {
     failures: u32,
     /// When it was last saved.
     since: Instant,
+    /// Whether the stored checkpoint was found moved from under it: read it again.
+    stale: bool,
 }
 
 /// One consumer's rounds on this node.
@@ -172,19 +176,36 @@ struct Runner<'a> {
     places: HashMap<String, Place>,
     /// Tenants whose last try failed, and when to try again.
     waiting: HashMap<String, Instant>,
+    /// The tenants, as last read.
+    tenants: Vec<String>,
+    /// When the tenants, the stored checkpoints and the retries asked for were last read.
+    looked: Option<Instant>,
 }
 
 impl Runner<'_> {
-    /// A round over every tenant's log, but those still waiting after a failure.
+    /// Forgets what it keeps of the database, to read it all again.
+    fn forget(&mut self) {
+        self.places.clear();
+        self.looked = None;
+    }
+
+    /// A round over every tenant's log, but those still waiting after a failure. Every
+    /// [`CLAIM_EVERY`] it reads the tenants, the stored checkpoints and the retries asked for
+    /// again; in between, a round under load reads the log only.
     async fn all_tenants(&mut self, sql: &dyn Sql) -> Result<Round, StoreError> {
         let mut round = Round::Idle;
         let now = Instant::now();
-        for tenant in self.store.tenants().await? {
+        let look = self.looked.is_none_or(|at| now.duration_since(at) >= CLAIM_EVERY);
+        if look {
+            self.tenants = self.store.tenants().await?;
+            self.looked = Some(now);
+        }
+        for tenant in self.tenants.clone() {
             if self.waiting.get(&tenant).is_some_and(|until| *until > now) {
                 continue;
             }
             self.waiting.remove(&tenant);
-            match self.one_tenant(sql, &tenant).await? {
+            match self.one_tenant(sql, &tenant, look).await? {
                 Round::Wait(wait) => {
                     self.waiting.insert(tenant, now + wait);
                 }
@@ -243,27 +264,49 @@ impl Runner<'_> {
     }
 
     /// This node's place in `tenant`'s log: the one it keeps, unless the stored checkpoint
-    /// moved from under it (an operator's reset, another node), then the stored one.
-    async fn place(&mut self, sql: &dyn Sql, tenant: &str) -> Result<&mut Place, StoreError> {
+    /// moved from under it (an operator's reset, another node), then the stored one. The
+    /// stored one is read when it has none, or when told to `look`.
+    async fn place(
+        &mut self,
+        sql: &dyn Sql,
+        tenant: &str,
+        look: bool,
+    ) -> Result<&mut Place, StoreError> {
+        if !look && self.places.get(tenant).is_some_and(|place| !place.stale) {
+            return self.places.get_mut(tenant).ok_or_else(|| StoreError::failed("no place"));
+        }
         let stored = reactions::checkpoint(sql, tenant, self.consumer.name()).await?;
-        let kept = self.places.get(tenant).is_some_and(|place| place.saved == stored.position);
+        let kept = self
+            .places
+            .get(tenant)
+            .is_some_and(|place| !place.stale && place.saved == stored.position);
         if !kept {
             let place = Place {
                 saved: stored.position,
                 done: stored.position,
                 failures: stored.failures,
                 since: Instant::now(),
+                stale: false,
             };
             self.places.insert(tenant.to_owned(), place);
         }
         self.places.get_mut(tenant).ok_or_else(|| StoreError::failed("no place"))
     }
 
-    async fn one_tenant(&mut self, sql: &dyn Sql, tenant: &str) -> Result<Round, StoreError> {
-        self.retries(sql, tenant).await?;
+    /// A round over `tenant`'s log; when told to `look`, the retries asked for first, and
+    /// the stored checkpoint.
+    async fn one_tenant(
+        &mut self,
+        sql: &dyn Sql,
+        tenant: &str,
+        look: bool,
+    ) -> Result<Round, StoreError> {
+        if look {
+            self.retries(sql, tenant).await?;
+        }
         let (store, consumer, stats, name) =
             (self.store, self.consumer, self.stats, self.consumer.name());
-        let place = self.place(sql, tenant).await?;
+        let place = self.place(sql, tenant, look).await?;
         let started = Instant::now();
         let mut page = store.events_after(tenant, place.done, PAGE).await?.events;
         loop {
@@ -365,6 +408,8 @@ async fn save(
     let saved = reactions::advance(sql, tenant, name, place.saved, place.done).await?;
     if saved {
         (place.saved, place.since) = (place.done, Instant::now());
+    } else {
+        place.stale = true;
     }
     Ok(saved)
 }
