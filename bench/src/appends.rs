@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::http::Client;
 use crate::report::Row;
@@ -157,6 +157,44 @@ struct ClientRun {
     events: u64,
     refused: u64,
     finished: Instant,
+    acks: Vec<Ack>,
+}
+
+/// An accepted command of a run whose pushes are noted (for P12): its event's position, and
+/// the wall clock (microseconds since the Unix epoch, comparable across processes on this
+/// machine) just before its request was written and just after its answer was read.
+pub struct Ack {
+    /// The position of the event it recorded.
+    pub position: u64,
+    /// When the request was about to be written.
+    pub sent: u64,
+    /// When the answer had been read.
+    pub answered: u64,
+}
+
+/// Microseconds since the Unix epoch.
+pub fn wall_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The positions of the events in a push's answer (inventory payloads have no `position`
+/// field, so every `"position":` is an envelope's).
+fn positions(body: &[u8]) -> Vec<u64> {
+    const KEY: &[u8] = br#""position":"#;
+    let mut found = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.windows(KEY.len()).position(|window| window == KEY) {
+        rest = &rest[at + KEY.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if let Some(position) =
+            std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok())
+        {
+            found.push(position);
+        }
+    }
+    found
 }
 
 /// Runs `work(client index, its connection)` on `clients` threads released together, and
@@ -186,8 +224,8 @@ fn in_parallel(
     Ok((runs, started))
 }
 
-/// Figures of one run from what its clients did.
-fn tally(runs: Vec<ClientRun>, started: Instant, into: &mut Appends) -> Result<(), String> {
+/// Figures of one run from what its clients did; the run's acks, if noted.
+fn tally(runs: Vec<ClientRun>, started: Instant, into: &mut Appends) -> Result<Vec<Ack>, String> {
     let refused: u64 = runs.iter().map(|r| r.refused).sum();
     if refused > 0 {
         return Err(format!("{refused} commands were refused; the load should have none"));
@@ -195,19 +233,33 @@ fn tally(runs: Vec<ClientRun>, started: Instant, into: &mut Appends) -> Result<(
     let events: u64 = runs.iter().map(|r| r.events).sum();
     let finished = runs.iter().map(|r| r.finished).max().unwrap_or(started);
     let mut latencies = Latencies::default();
+    let mut acks = Vec::new();
     for run in runs {
         latencies.extend(run.latencies);
+        acks.extend(run.acks);
     }
     into.rates.push(events as f64 / (finished - started).as_secs_f64());
     into.p50s.push(latencies.percentile_ms(50.0));
     into.p99s.push(latencies.percentile_ms(99.0));
-    Ok(())
+    Ok(acks)
 }
 
 /// 64 clients, one command per request, for a fixed time per run; a server of its own.
 pub fn single_commands(bench: &Bench, database: &str) -> Result<Appends, String> {
-    let s = &bench.settings;
     let server = Server::start(&bench.server_bin, database, &bench.work, &[])?;
+    let (result, _) = single_command_runs(bench, &server, false)?;
+    drop(server);
+    Ok(result)
+}
+
+/// The runs of [`single_commands`] on `server`: a warm-up, then `settings.runs` measured runs.
+/// With `note`, the accepted pushes of each measured run are returned as [`Ack`]s.
+pub fn single_command_runs(
+    bench: &Bench,
+    server: &Server,
+    note: bool,
+) -> Result<(Appends, Vec<Vec<Ack>>), String> {
+    let s = &bench.settings;
     let (clients, items) = (s.clients, s.items_per_client);
     add_items(server.addr, clients as u64 * items)?;
     // Each client's count of commands so far carries over from run to run.
@@ -215,8 +267,10 @@ pub fn single_commands(bench: &Bench, database: &str) -> Result<Appends, String>
         Arc::new((0..clients).map(|_| Default::default()).collect());
     let mut result = Appends { rates: Vec::new(), p50s: Vec::new(), p99s: Vec::new() };
     let mut warmup = Appends { rates: Vec::new(), p50s: Vec::new(), p99s: Vec::new() };
+    let mut noted = Vec::new();
     for run in 0..=s.runs {
         let seconds = if run == 0 { s.warmup } else { s.seconds };
+        let note = note && run > 0;
         let counts = counts.clone();
         let (runs, started) = in_parallel(server.addr, clients, move |c, client| {
             let first = c as u64 * items;
@@ -226,15 +280,18 @@ pub fn single_commands(bench: &Bench, database: &str) -> Result<Appends, String>
                 events: 0,
                 refused: 0,
                 finished: Instant::now(),
+                acks: Vec::new(),
             };
             let deadline = Instant::now() + Duration::from_secs_f64(seconds);
             while Instant::now() < deadline {
                 let k = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let body = push(&[writer_command(first, items, k)]);
+                let sent_at = if note { wall_micros() } else { 0 };
                 let sent = Instant::now();
                 let response =
                     client.post("/v1/commands", body.as_bytes()).map_err(|e| e.to_string())?;
                 out.latencies.push(sent.elapsed());
+                let answered = if note { wall_micros() } else { 0 };
                 if response.status != 200 {
                     return Err(format!(
                         "HTTP {}: {}",
@@ -246,14 +303,21 @@ pub fn single_commands(bench: &Bench, database: &str) -> Result<Appends, String>
                     1 => out.events += 1,
                     _ => out.refused += 1,
                 }
+                if note {
+                    for position in positions(&response.body) {
+                        out.acks.push(Ack { position, sent: sent_at, answered });
+                    }
+                }
             }
             out.finished = Instant::now();
             Ok(out)
         })?;
-        tally(runs, started, if run == 0 { &mut warmup } else { &mut result })?;
+        let acks = tally(runs, started, if run == 0 { &mut warmup } else { &mut result })?;
+        if note {
+            noted.push(acks);
+        }
     }
-    drop(server);
-    Ok(result)
+    Ok((result, noted))
 }
 
 /// A few clients, each sending requests of 1,000 commands; a server of its own.
@@ -277,6 +341,7 @@ fn batches(bench: &Bench, database: &str) -> Result<Appends, String> {
                 events: 0,
                 refused: 0,
                 finished: Instant::now(),
+                acks: Vec::new(),
             };
             for _ in 0..requests {
                 let k = count.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
@@ -305,4 +370,16 @@ fn batches(bench: &Bench, database: &str) -> Result<Appends, String> {
     }
     drop(server);
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positions;
+
+    #[test]
+    fn a_push_answer_gives_the_positions_of_its_events() {
+        let answer = br#"{"results":[{"status":"accepted","id":"a","events":[{"id":"e","stream":"item-1","version":3,"position":41,"type":"StockReceived","schema":1,"data":{"qty":1},"meta":{}},{"id":"f","stream":"item-1","version":4,"position":42,"type":"StockReceived","schema":1,"data":{"qty":2},"meta":{}}]},{"status":"rejected","id":"b","code":"x","message":"y"}],"head":42}"#;
+        assert_eq!(positions(answer), [41, 42]);
+        assert_eq!(positions(br#"{"results":[],"head":7}"#), Vec::<u64>::new());
+    }
 }

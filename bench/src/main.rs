@@ -1,6 +1,7 @@
 //! `annals-bench`: the speed and size goals of SPEC section 9 (P1-P10), measured side by side
 //! with peers doing the same jobs in the same run, on the same machine, databases and data;
-//! and P11, whether `annals-server import` keeps its speed as the log grows.
+//! P11, whether `annals-server import` keeps its speed as the log grows; and P12, a reaction
+//! in the server that does nothing (`annals-bench-reaction`, this package's other binary).
 //! `cargo xtask bench [--quick]` builds everything in release and runs this.
 //!
 //! The server runs as its own process (`annals-server serve` on a free loopback port and a
@@ -16,6 +17,7 @@ mod import;
 mod memory;
 mod package;
 mod peers;
+mod reaction;
 mod rebuild;
 mod report;
 mod server;
@@ -32,7 +34,7 @@ use report::Row;
 pub struct Settings {
     /// A small run of every measure, for CI.
     pub quick: bool,
-    /// Events stored for P1, P5 and P10, and read back by the peers.
+    /// Events stored for P1, P5, P10 and P12, and read back by the peers.
     pub log_events: u64,
     /// Runs per measure; the median is reported.
     pub runs: usize,
@@ -116,12 +118,15 @@ pub struct Bench {
     pub server_bin: PathBuf,
     /// The release `annals-bench-cqrs`, if it was built.
     pub cqrs_bin: PathBuf,
+    /// The release `annals-bench-reaction`: the server with a reaction that does nothing (P12).
+    pub reaction_bin: PathBuf,
     /// The generated log of `settings.log_events` events, as NDJSON envelopes.
     pub log: PathBuf,
 }
 
 const USAGE: &str = "usage: annals-bench [--quick] [--out FILE] [--only P1,P2,...] [--command TEXT]
-                    [--server-bin PATH] [--cqrs-bin PATH] [--work DIR] [--keep-work]";
+                    [--server-bin PATH] [--cqrs-bin PATH] [--reaction-bin PATH]
+                    [--work DIR] [--keep-work]";
 
 fn main() -> ExitCode {
     match run() {
@@ -146,6 +151,7 @@ fn run() -> Result<bool, String> {
     let mut command = None;
     let mut server_bin = bin_dir.join("annals-server");
     let mut cqrs_bin = bin_dir.join("annals-bench-cqrs");
+    let mut reaction_bin = bin_dir.join("annals-bench-reaction");
     let mut work = root.join("target").join("bench-work");
     let mut keep = false;
     let mut args = std::env::args().skip(1);
@@ -158,6 +164,7 @@ fn run() -> Result<bool, String> {
             "--command" => command = Some(value()?),
             "--server-bin" => server_bin = PathBuf::from(value()?),
             "--cqrs-bin" => cqrs_bin = PathBuf::from(value()?),
+            "--reaction-bin" => reaction_bin = PathBuf::from(value()?),
             "--work" => work = PathBuf::from(value()?),
             "--keep-work" => keep = true,
             other => return Err(format!("unknown argument {other}")),
@@ -181,7 +188,7 @@ fn run() -> Result<bool, String> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let log = work.join("log.ndjson");
-    let bench = Bench { settings, root, work, server_bin, cqrs_bin, log };
+    let bench = Bench { settings, root, work, server_bin, cqrs_bin, reaction_bin, log };
 
     let started = Instant::now();
     let load_at_start = report::load_average();
@@ -196,12 +203,13 @@ fn run() -> Result<bool, String> {
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut log_database = None;
-    if wanted("P1") || wanted("P5") || wanted("P10") {
+    if wanted("P1") {
         let (row, database) = rebuild::p1(&bench);
         log_database = database;
-        if wanted("P1") {
-            rows.push(row);
-        }
+        rows.push(row);
+    } else if wanted("P5") || wanted("P10") || wanted("P12") {
+        // The log stored as P1 stores it, without P1's rebuilds.
+        log_database = rebuild::stored_log(&bench);
     }
     if wanted("P2") {
         rows.push(appends::p2(&bench));
@@ -233,6 +241,9 @@ fn run() -> Result<bool, String> {
     }
     if wanted("P11") {
         rows.push(import::p11(&bench));
+    }
+    if wanted("P12") {
+        rows.push(reaction::p12(&bench, log_database.as_deref()));
     }
     let mut peer_failures = Vec::new();
     if wanted("PEERS") || only.is_none() {

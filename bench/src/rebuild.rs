@@ -29,6 +29,16 @@ pub fn p1(bench: &Bench) -> (Row, Option<String>) {
     (row.or_fail(outcome), stored)
 }
 
+/// The generated log stored in a SQLite file as P1 stores it, for the measures that read it
+/// when P1 itself is not run; `None` (said on the console) if storing it failed.
+pub fn stored_log(bench: &Bench) -> Option<String> {
+    let events = bench.settings.log_events;
+    let database = server::sqlite(&bench.work, "log");
+    step(&format!("store {events} events in {database}"), || load(bench, &database, events))
+        .ok()
+        .map(|_| database)
+}
+
 fn measure(bench: &Bench, database: &str, row: &mut Row) -> Result<(), String> {
     let events = bench.settings.log_events;
     step(&format!("P1: store {events} events in {database}"), || {

@@ -43,7 +43,7 @@ pub struct Peer {
 
 /// One goal's row.
 pub struct Row {
-    /// P1..P11.
+    /// P1..P12.
     pub id: &'static str,
     /// What was measured, at what size.
     pub measure: String,
@@ -240,6 +240,12 @@ const METHOD: &str = "## How the figures are taken
   burst of commands.
 - P11 times the whole `annals-server import` process of the generated log's NDJSON export
   into a fresh SQLite file, at two sizes (the second four times the first).
+- P12 runs a reaction whose handler does nothing (`Reaction::sync` answering no commands) in
+  `annals-bench-reaction`, the example server built with that one more reaction. Catch-up:
+  a process of its own opens the P1 database and times the reaction from its start at
+  position 0 until its checkpoint in the database is at the head. Lag: P2's load on that
+  server (a fresh SQLite file); the handler notes the wall-clock time of each event it gets,
+  and each event's lag is that time minus the time its push's answer was read by the client.
 - P6/P7/P8 use the npm package in `examples/inventory-wasm/pkg` (packed by `cargo xtask
   wasm`), in Node and in headless Chromium (`playwright-core` driving `/usr/bin/chromium`).
 - Peers: Emmett with `@event-driven-io/emmett-sqlite` and `-postgresql`, cqrs-es with

@@ -28,6 +28,17 @@ impl Server {
         work: &Path,
         extra: &[&str],
     ) -> Result<Server, String> {
+        Server::start_with_env(bin, database, work, extra, &[])
+    }
+
+    /// [`Server::start`] with these environment variables set for the server.
+    pub fn start_with_env(
+        bin: &Path,
+        database: &str,
+        work: &Path,
+        extra: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Result<Server, String> {
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log = work.join(format!("server-{port}.log"));
@@ -39,6 +50,7 @@ impl Server {
             .args(["--domain", "inventory", "--max-subscriptions", "100000"])
             .args(extra)
             .env("RUST_LOG", "annals_server=warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(output)
             .stderr(errors)

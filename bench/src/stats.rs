@@ -34,6 +34,17 @@ impl Latencies {
     }
 }
 
+/// The `p`-th percentile (0..=100) of signed microseconds, in milliseconds, by the
+/// nearest-rank method; NaN when empty.
+pub fn percentile_ms_signed(values: &mut [i64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_unstable();
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1] as f64 / 1000.0
+}
+
 /// The median of `values` (the mean of the middle two for an even count); NaN when empty.
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -66,9 +77,9 @@ pub fn thousands(value: f64) -> String {
 pub fn ms(value: f64) -> String {
     if !value.is_finite() {
         "—".to_owned()
-    } else if value < 10.0 {
+    } else if value.abs() < 10.0 {
         format!("{value:.2} ms")
-    } else if value < 100.0 {
+    } else if value.abs() < 100.0 {
         format!("{value:.1} ms")
     } else {
         format!("{value:.0} ms")
@@ -91,6 +102,14 @@ mod tests {
         assert_eq!(latencies.percentile_ms(50.0), 50.0);
         assert_eq!(latencies.percentile_ms(99.0), 99.0);
         assert_eq!(latencies.percentile_ms(100.0), 100.0);
+    }
+
+    #[test]
+    fn signed_percentiles() {
+        let mut values: Vec<i64> = (-50..50).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile_ms_signed(&mut values, 50.0), -1.0);
+        assert_eq!(percentile_ms_signed(&mut values, 99.0), 48.0);
+        assert!(percentile_ms_signed(&mut [], 99.0).is_nan());
     }
 
     #[test]

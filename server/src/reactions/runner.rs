@@ -21,6 +21,9 @@ use annals_core::Position;
 /// that is caught up waits at most before looking again (for new tenants and retries).
 pub const CLAIM_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a caught-up consumer waits after a commit before it reads the log.
+const GATHER: Duration = Duration::from_millis(5);
+
 /// Events read at a time.
 const PAGE: u32 = 1000;
 
@@ -146,7 +149,11 @@ async fn run(store: Arc<dyn Store>, consumer: Arc<dyn Consumer>, stats: Arc<Stat
             Round::More => {}
             Round::Wait(wait) => tokio::time::sleep(wait).await,
             Round::Idle => {
-                let _ = tokio::time::timeout(CLAIM_EVERY, changes.changed()).await;
+                if let Ok(Ok(())) = tokio::time::timeout(CLAIM_EVERY, changes.changed()).await {
+                    // Lets the commits that follow this one gather into the next round's
+                    // page: under load, a round per commit would cost the writer its CPU.
+                    tokio::time::sleep(GATHER).await;
+                }
             }
         }
     }
