@@ -219,7 +219,9 @@ const METHOD: &str = "## How the figures are taken
 - The server is the release `annals-server serve`, a process of its own on a free loopback
   port, local mode, inventory domain, a fresh database per measure (a SQLite file, or a
   PostgreSQL database created for the measure and dropped after it), started with
-  `--max-subscriptions 100000` since local mode counts every subscriber under one subject.
+  `--max-subscriptions 100000` since local mode counts every subscriber under one subject,
+  and `--no-reactions` (the example server's reorder reaction does not run: but for P12, the
+  goals measure the engine).
 - The load comes from `annals-bench`, another process: HTTP/1.1 over keep-alive TCP
   connections with `TCP_NODELAY`, one thread per connection. It shares the machine's cores
   with the server, as a client on the same host would.

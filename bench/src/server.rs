@@ -21,14 +21,16 @@ pub struct Server {
 
 impl Server {
     /// Starts `annals-server serve` on `database` (inventory domain, local mode) and waits
-    /// until `/healthz` answers. `extra` arguments go to `serve`.
+    /// until `/healthz` answers. `extra` arguments go to `serve`. It runs no reaction (the
+    /// example server's reorder reaction included): the goals but P12 measure the engine.
     pub fn start(
         bin: &Path,
         database: &str,
         work: &Path,
         extra: &[&str],
     ) -> Result<Server, String> {
-        Server::start_with_env(bin, database, work, extra, &[])
+        let extra: Vec<&str> = ["--no-reactions"].iter().chain(extra).copied().collect();
+        Server::start_with_env(bin, database, work, &extra, &[])
     }
 
     /// [`Server::start`] with these environment variables set for the server.

@@ -73,6 +73,10 @@ pub enum Command {
         /// one second up to a minute.
         #[arg(long, env = "ANNALS_WEBHOOK_TRIES", default_value_t = crate::reactions::webhook::TRIES)]
         webhook_tries: u32,
+        /// Run no reaction on this node: it serves the API only (other nodes on the same
+        /// PostgreSQL run the reactions).
+        #[arg(long, env = "ANNALS_NO_REACTIONS")]
+        no_reactions: bool,
     },
     /// List reactions' checkpoints, or start one over.
     Reactions {

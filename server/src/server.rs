@@ -210,6 +210,7 @@ fn run(cli: Cli, server: &Server) -> Result<(), String> {
             webhook_types,
             webhook_secret,
             webhook_tries,
+            no_reactions,
         } => {
             if auth_secret.is_none() && !listen.ip().is_loopback() {
                 return Err(format!(
@@ -228,6 +229,9 @@ fn run(cli: Cli, server: &Server) -> Result<(), String> {
                 webhooks(&webhook, &webhook_types, webhook_secret.as_deref(), webhook_tries)?;
             consumers.extend(hooks);
             check_names(&consumers)?;
+            if no_reactions {
+                consumers.clear();
+            }
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
                 let store = domain

@@ -238,3 +238,24 @@ async fn failover(backend: &Backend) {
     assert!(takeover < Duration::from_secs(10), "took {takeover:?} to take over");
     eprintln!("the other node took the reaction over {takeover:?} after the kill");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_serving_without_reactions_runs_none_sqlite() {
+    run_scenario(async {
+        let db = Backend::Sqlite.database().await;
+        let logs = TempDir::new("annals-test-no-reactions");
+        let server = start_server(&db.url, &["--no-reactions"], logs.path()).await;
+        let item = Uuid::new_v4();
+        let crossing = [
+            add_item(item, "Tea", LEVEL),
+            receive(item, "hilltop", 12),
+            consume(item, "hilltop", 5),
+        ];
+        server.api.push_accepted(&crossing).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(reactions(&server.api).await.is_empty(), "no reaction is hosted or ran");
+        let (events, _) = server.api.log().await;
+        assert_eq!(events.len(), 3, "no reorder request: {events:?}");
+    })
+    .await;
+}
