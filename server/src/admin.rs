@@ -174,7 +174,7 @@ pub async fn list_reactions(store: &dyn Store, tenant: Option<&str>) -> Result<S
         "tenant", "reaction", "position", "lag", "failures", "parked"
     );
     for row in rows.iter().filter(|row| tenant.is_none_or(|t| t == row.tenant)) {
-        let head = store.events_after(&row.tenant, annals_core::Position::MAX, 1).await?.head;
+        let head = crate::store::head(store, &row.tenant).await?;
         let checkpoint = &row.checkpoint;
         text.push_str(&format!(
             "{:<16} {:<24} {:>10} {:>10} {:>8} {:>7}  {}\n",

@@ -144,12 +144,30 @@ enum Handler<D: Domain> {
 
 /// A reaction of domain `D`: a name, a handler, and which events it wants.
 pub struct Reaction<D: Domain> {
-    name: String,
+    settings: Settings,
     handler: Handler<D>,
-    filter: Filter,
-    tries: u32,
-    first_wait: Duration,
     states: Arc<States>,
+}
+
+/// What every consumer has: a name, the events it wants, and how it is tried again.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Its name, which keys its checkpoints.
+    pub name: String,
+    /// Which events it wants.
+    pub filter: Filter,
+    /// Tries of an event before it is parked.
+    pub tries: u32,
+    /// The wait after a first failed try, doubling after each further one up to
+    /// [`LONGEST_WAIT`].
+    pub first_wait: Duration,
+}
+
+impl Settings {
+    /// A consumer named `name`, wanting every event, tried `tries` times from `first_wait`.
+    pub fn new(name: &str, tries: u32, first_wait: Duration) -> Settings {
+        Settings { name: name.to_owned(), filter: Filter::default(), tries, first_wait }
+    }
 }
 
 /// Which events a consumer wants: all, or those of some categories or types.
@@ -178,14 +196,7 @@ impl<D: Domain + Send + Sync> Reaction<D> {
         F: Fn(Delivery<D>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Handled<D::Command>> + Send + 'static,
     {
-        Reaction {
-            name: name.to_owned(),
-            handler: Handler::Async(Box::new(move |delivery| Box::pin(handler(delivery)))),
-            filter: Filter::default(),
-            tries: TRIES,
-            first_wait: FIRST_WAIT,
-            states: Arc::default(),
-        }
+        Reaction::with(name, Handler::Async(Box::new(move |delivery| Box::pin(handler(delivery)))))
     }
 
     /// A reaction with a handler that does not wait: it runs on the server's async threads,
@@ -194,52 +205,60 @@ impl<D: Domain + Send + Sync> Reaction<D> {
         name: &str,
         handler: impl Fn(&Delivery<D>) -> Handled<D::Command> + Send + Sync + 'static,
     ) -> Self {
-        Reaction {
-            name: name.to_owned(),
-            handler: Handler::Sync(Box::new(handler)),
-            filter: Filter::default(),
-            tries: TRIES,
-            first_wait: FIRST_WAIT,
-            states: Arc::default(),
-        }
+        Reaction::with(name, Handler::Sync(Box::new(handler)))
+    }
+
+    fn with(name: &str, handler: Handler<D>) -> Self {
+        let settings = Settings::new(name, TRIES, FIRST_WAIT);
+        Reaction { settings, handler, states: Arc::default() }
     }
 
     /// Only events of these stream categories.
     pub fn categories(mut self, categories: &[&str]) -> Self {
-        self.filter.categories = categories.iter().map(|&c| c.to_owned()).collect();
+        self.settings.filter.categories = categories.iter().map(|&c| c.to_owned()).collect();
         self
     }
 
     /// Only events of these types.
     pub fn event_types(mut self, types: &[&str]) -> Self {
-        self.filter.types = types.iter().map(|&t| t.to_owned()).collect();
+        self.settings.filter.types = types.iter().map(|&t| t.to_owned()).collect();
         self
     }
 
     /// Tries of an event before it is parked (at least 1; [`TRIES`] by default).
     pub fn tries(mut self, tries: u32) -> Self {
-        self.tries = tries.max(1);
+        self.settings.tries = tries.max(1);
         self
     }
 
     /// The wait after a first failed try ([`FIRST_WAIT`] by default), doubling after each
     /// further one up to [`LONGEST_WAIT`].
     pub fn backoff(mut self, first_wait: Duration) -> Self {
-        self.first_wait = first_wait;
+        self.settings.first_wait = first_wait;
         self
     }
 }
 
 /// A consumer of the log, whatever its domain: what the runner drives.
 pub trait Consumer: Send + Sync {
+    /// Its name, the events it wants, and how it is tried again.
+    fn settings(&self) -> &Settings;
     /// Its name.
-    fn name(&self) -> &str;
+    fn name(&self) -> &str {
+        &self.settings().name
+    }
     /// Which events it wants.
-    fn filter(&self) -> &Filter;
+    fn filter(&self) -> &Filter {
+        &self.settings().filter
+    }
     /// Tries of an event before it is parked.
-    fn tries(&self) -> u32;
+    fn tries(&self) -> u32 {
+        self.settings().tries
+    }
     /// The wait after a first failed try.
-    fn first_wait(&self) -> Duration;
+    fn first_wait(&self) -> Duration {
+        self.settings().first_wait
+    }
     /// Handles one event of `tenant`; the commands it issues, ready to push.
     fn handle(
         &self,
@@ -256,20 +275,8 @@ pub fn command_id(name: &str, event: Uuid, index: usize) -> Uuid {
 }
 
 impl<D: Domain + Send + Sync> Consumer for Reaction<D> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn filter(&self) -> &Filter {
-        &self.filter
-    }
-
-    fn tries(&self) -> u32 {
-        self.tries
-    }
-
-    fn first_wait(&self) -> Duration {
-        self.first_wait
+    fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     fn handle(
@@ -290,7 +297,7 @@ impl<D: Domain + Send + Sync> Consumer for Reaction<D> {
             store: store.clone(),
             states: self.states.clone(),
         };
-        let (name, id) = (self.name.clone(), event.id);
+        let (name, id) = (self.settings.name.clone(), event.id);
         let meta = &delivery.envelope.meta;
         let attached = Attached {
             correlation: meta.correlation.or(Some(meta.command)),

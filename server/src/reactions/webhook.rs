@@ -23,7 +23,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use sha2::Sha256;
 
-use super::{Consumer, Filter, HandlerError};
+use super::{Consumer, HandlerError, Settings};
 use crate::routes::now_millis;
 use crate::store::{BoxFuture, EventRow, Store};
 
@@ -42,12 +42,9 @@ pub const SHORTEST_SECRET: usize = 16;
 
 /// A webhook: where to POST which events, and the secret that signs them.
 pub struct Webhook {
-    name: String,
+    settings: Settings,
     target: Target,
     secret: Arc<[u8]>,
-    filter: Filter,
-    tries: u32,
-    first_wait: Duration,
 }
 
 /// Where requests go.
@@ -78,30 +75,27 @@ impl Webhook {
             ));
         }
         Ok(Webhook {
-            name: reaction,
+            settings: Settings::new(&reaction, TRIES, FIRST_WAIT),
             target: target(url)?,
             secret: secret.into(),
-            filter: Filter::default(),
-            tries: TRIES,
-            first_wait: FIRST_WAIT,
         })
     }
 
     /// Only events of these types.
     pub fn event_types(mut self, types: &[&str]) -> Self {
-        self.filter.types = types.iter().map(|&t| t.to_owned()).collect();
+        self.settings.filter.types = types.iter().map(|&t| t.to_owned()).collect();
         self
     }
 
     /// Tries of an event before it is parked (at least 1).
     pub fn tries(mut self, tries: u32) -> Self {
-        self.tries = tries.max(1);
+        self.settings.tries = tries.max(1);
         self
     }
 
     /// The wait after a first failed delivery, doubling up to a minute.
     pub fn backoff(mut self, first_wait: Duration) -> Self {
-        self.first_wait = first_wait;
+        self.settings.first_wait = first_wait;
         self
     }
 }
@@ -159,20 +153,8 @@ async fn post(
 }
 
 impl Consumer for Webhook {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn filter(&self) -> &Filter {
-        &self.filter
-    }
-
-    fn tries(&self) -> u32 {
-        self.tries
-    }
-
-    fn first_wait(&self) -> Duration {
-        self.first_wait
+    fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     fn handle(
@@ -188,7 +170,7 @@ impl Consumer for Webhook {
         body.push('}');
         let t = now_millis();
         let headers = vec![
-            ("annals-reaction", self.name.clone()),
+            ("annals-reaction", self.settings.name.clone()),
             ("annals-event-id", event.id.to_string()),
             (
                 "annals-signature",

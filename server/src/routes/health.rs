@@ -158,7 +158,7 @@ async fn reaction_metrics(state: &AppState, text: &mut String) -> Result<(), Sto
     let mut heads = std::collections::HashMap::new();
     for row in &rows {
         if !heads.contains_key(&row.tenant) {
-            let head = super::reactions::head(state.store.as_ref(), &row.tenant).await?;
+            let head = crate::store::head(state.store.as_ref(), &row.tenant).await?;
             heads.insert(row.tenant.clone(), head);
         }
     }

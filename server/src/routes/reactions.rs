@@ -16,18 +16,13 @@ use crate::error::ApiError;
 use crate::store::reactions::{self, ConsumerRow, Parked};
 use annals_core::Position;
 
-use crate::store::{Store, StoreError};
+use crate::store;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/reactions", get(list))
         .route("/v1/reactions/{name}/parked/{position}/retry", post(retry))
         .route("/v1/reactions/{name}/parked/{position}/skip", post(skip))
-}
-
-/// A tenant's head.
-pub(super) async fn head(store: &dyn Store, tenant: &str) -> Result<Position, StoreError> {
-    Ok(store.events_after(tenant, Position::MAX, 1).await?.head)
 }
 
 /// The JSON of a parked event.
@@ -46,7 +41,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response,
     caller.require(Scope::Admin)?;
     let tenant = &caller.tenant;
     let sql = state.store.reactions();
-    let head = head(state.store.as_ref(), tenant).await?;
+    let head = store::head(state.store.as_ref(), tenant).await?;
     let rows: Vec<ConsumerRow> =
         reactions::consumers(sql).await?.into_iter().filter(|row| row.tenant == *tenant).collect();
     // Those this node runs, and those the database knows of (from this node or another).

@@ -370,6 +370,11 @@ pub trait Store: Send + Sync {
     fn claimant(&self, name: &str) -> Box<dyn reactions::Claimant>;
 }
 
+/// A tenant's head, as the database has it.
+pub async fn head(store: &dyn Store, tenant: &str) -> Result<Position, StoreError> {
+    Ok(store.events_after(tenant, Position::MAX, 1).await?.head)
+}
+
 /// A write waiting for a backend's writer, with where to send its outcome.
 pub(crate) struct Job {
     pub(crate) tenant: String,

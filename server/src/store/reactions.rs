@@ -289,21 +289,15 @@ pub async fn retried(
     outcome: Result<(), &str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let key = vec![tenant.into(), name.into(), at.into()];
-    match outcome {
-        Ok(()) => {
-            sql.execute("DELETE FROM parked WHERE tenant = $1 AND name = $2 AND position = $3", key)
-                .await?
-        }
-        Err(error) => {
-            sql.execute(
-                "UPDATE parked SET retry = 0, tries = tries + 1, error = $4, at = $5 \
-                 WHERE tenant = $1 AND name = $2 AND position = $3",
-                [key, vec![error.into(), now.into()]].concat(),
-            )
-            .await?
-        }
+    let Err(error) = outcome else {
+        return skip(sql, tenant, name, at).await.map(drop);
     };
+    sql.execute(
+        "UPDATE parked SET retry = 0, tries = tries + 1, error = $4, at = $5 \
+         WHERE tenant = $1 AND name = $2 AND position = $3",
+        vec![tenant.into(), name.into(), at.into(), error.into(), now.into()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -314,13 +308,8 @@ pub async fn request_retry(
     name: &str,
     at: Position,
 ) -> Result<bool, StoreError> {
-    let changed = sql
-        .execute(
-            "UPDATE parked SET retry = 1 WHERE tenant = $1 AND name = $2 AND position = $3",
-            vec![tenant.into(), name.into(), at.into()],
-        )
-        .await?;
-    Ok(changed == 1)
+    let retry = "UPDATE parked SET retry = 1 WHERE tenant = $1 AND name = $2 AND position = $3";
+    one_parked(sql, retry, tenant, name, at).await
 }
 
 /// Gives up on a parked event for good; `false` if no such event is parked.
@@ -330,12 +319,19 @@ pub async fn skip(
     name: &str,
     at: Position,
 ) -> Result<bool, StoreError> {
-    let changed = sql
-        .execute(
-            "DELETE FROM parked WHERE tenant = $1 AND name = $2 AND position = $3",
-            vec![tenant.into(), name.into(), at.into()],
-        )
-        .await?;
+    let delete = "DELETE FROM parked WHERE tenant = $1 AND name = $2 AND position = $3";
+    one_parked(sql, delete, tenant, name, at).await
+}
+
+/// Runs `statement` on the parked event at `at`; whether there was one.
+async fn one_parked(
+    sql: &dyn Sql,
+    statement: &'static str,
+    tenant: &str,
+    name: &str,
+    at: Position,
+) -> Result<bool, StoreError> {
+    let changed = sql.execute(statement, vec![tenant.into(), name.into(), at.into()]).await?;
     Ok(changed == 1)
 }
 
